@@ -1,0 +1,1 @@
+"""Defenses: strip metadata, and protect pixels (baselines, PPEDCRF)."""

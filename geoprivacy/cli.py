@@ -1,0 +1,169 @@
+"""Command-line interface: parse, call, print. Logic lives in the modules it calls."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import Any, Iterable
+
+import click
+
+from geoprivacy import __version__
+from geoprivacy.errors import GeoprivacyError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _err(message: str) -> None:
+    click.echo(f"geoprivacy: {message}", err=True)
+
+
+class PathsCommand(click.Command):
+    """A command whose unknown ``-x`` style arguments are files when such a file exists."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        known = {opt for p in self.params for opt in getattr(p, "opts", [])}
+        known |= {opt for p in self.params for opt in getattr(p, "secondary_opts", [])}
+        fixed: list[str] = []
+        for i, arg in enumerate(args):
+            if arg == "--":
+                fixed.extend(args[i:])
+                break
+            name = arg.split("=", 1)[0]
+            if arg.startswith("-") and arg != "-" and name not in known and os.path.lexists(arg):
+                fixed.append("./" + arg if not arg.startswith("./") else arg)
+            else:
+                fixed.append(arg)
+        return super().parse_args(ctx, fixed)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="geoprivacy")
+def main() -> None:
+    """Find what photos and videos reveal about where they were taken, and remove it.
+
+    \b
+    Start with:
+      geoprivacy audit PHOTOS_OR_VIDEOS...     what the metadata gives away
+      geoprivacy demo                          the same, on a built-in sample
+
+    Exit codes (audit): 0 nothing found, 1 a real location was found,
+    2 nothing was checked, 3 some input could not be checked.
+    """
+
+
+def output_options(func: Any) -> Any:
+    """--format, -o, --quiet, --verbose: the same on every command that reports."""
+    func = click.option("-v", "--verbose", is_flag=True, help="Also show placeholders, skipped "
+                        "files and every evidence, not only real places.")(func)
+    func = click.option("-q", "--quiet", is_flag=True,
+                        help="Only files that leak or could not be checked.")(func)
+    func = click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
+                        help="Write the report to FILE (atomically) instead of stdout.")(func)
+    return func
+
+
+def input_options(func: Any) -> Any:
+    func = click.option("--exclude", multiple=True, metavar="GLOB",
+                        help="Skip paths matching GLOB (repeatable). A .geoprivacyignore file "
+                             "in a directory adds patterns for everything below it.")(func)
+    return func
+
+
+def emit(report: Any, fmt: str, output: str | None, *, redact: bool, quiet: bool,
+         verbose: bool) -> None:
+    """Render ``report`` with the writer for ``fmt`` to stdout or atomically to ``output``."""
+    from geoprivacy.fsutil import atomic_write
+    from geoprivacy.registry import instantiate
+    from geoprivacy.reports import WRITERS, WriteOptions
+
+    writer = instantiate(WRITERS, fmt)
+    color = output is None and fmt == "table" and sys.stdout.isatty()
+    options = WriteOptions(redact=redact, color=color, quiet=quiet, verbose=verbose)
+    if output:
+        with atomic_write(output) as fh:
+            writer(fh, report, options)
+    else:
+        buf = io.StringIO()
+        writer(buf, report, options)
+        sys.stdout.write(buf.getvalue())
+        sys.stdout.flush()
+
+
+def progress(items: list[str], label: str, quiet: bool) -> Iterable[str]:
+    """A rich progress bar on a terminal (stderr); nothing when not a TTY or --quiet."""
+    if quiet or not sys.stderr.isatty() or len(items) < 2:
+        yield from items
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeRemainingColumn
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        task = bar.add_task(label, total=len(items))
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+@main.command(cls=PathsCommand, context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="table: for people (plain lines when not a terminal); "
+                                      "json: the documented report schema.")
+@click.option("--attackers", default="metadata", show_default=True,
+              help="Comma-separated attackers to run (see `geoprivacy attackers`).")
+@click.option("--detail", is_flag=True, help="Put every fix of every GPS track in the JSON.")
+@click.option("--redact", is_flag=True, help="Hide coordinates in the output.")
+@input_options
+@output_options
+def audit(paths: tuple[str, ...], fmt: str, attackers: str, detail: bool, redact: bool,
+          exclude: tuple[str, ...], output: str | None, quiet: bool, verbose: bool) -> None:
+    """Report every place PATHS give away: files, directories (recursive) and globs.
+
+    The container is detected from content, never the extension. Only metadata is read.
+
+    \b
+    Exit codes:
+      0  every input was checked and none leaks a location
+      1  at least one real location was found
+      2  nothing was checked (no media among the inputs)
+      3  some input could not be checked (and nothing was found)
+
+    \b
+    Examples:
+      geoprivacy audit holiday/                    every photo and video below holiday/
+      geoprivacy audit '*.jpg' --format json -o report.json
+      geoprivacy audit -- -odd-name.jpg            a file whose name starts with a dash
+    """
+    from geoprivacy.commands.audit import run_audit
+
+    code = run_audit(list(paths), fmt=fmt, attackers=attackers, detail=detail, redact=redact,
+                     exclude=list(exclude), output=output, quiet=quiet, verbose=verbose)
+    sys.exit(code)
+
+
+@main.command(context_settings=CONTEXT)
+def attackers() -> None:
+    """List the attackers and whether each can run here."""
+    from geoprivacy.attacks import ATTACKERS
+    for plugin in ATTACKERS:
+        extra = f" (needs geoprivacy[{plugin.extra}])" if plugin.extra else ""
+        state = "available" if plugin.available() else "not installed"
+        click.echo(f"{plugin.name:12} {state:14} {plugin.description}{extra}")
+
+
+def run() -> None:
+    """Console entry point: one line per error, never a traceback for a known problem."""
+    try:
+        main(standalone_mode=True)
+    except GeoprivacyError as exc:
+        _err(str(exc))
+        sys.exit(3)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Media I/O: content sniffing, bounded byte sources, and (later) frame streaming."""
