@@ -144,6 +144,20 @@ def audit(paths: tuple[str, ...], fmt: str, attackers: str, detail: bool, redact
 
 
 @main.command(context_settings=CONTEXT)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Folder for the sample copies and outputs (default: a new temp folder).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def demo(out_dir: str | None, fmt: str) -> None:
+    """Run the main job offline on a small built-in sample with known coordinates.
+
+    Exits 0 when every result matches the sample's known truth.
+    """
+    from geoprivacy.commands.demo import run_demo
+    sys.exit(run_demo(out_dir, fmt))
+
+
+@main.command(context_settings=CONTEXT)
 def attackers() -> None:
     """List the attackers and whether each can run here."""
     from geoprivacy.attacks import ATTACKERS
