@@ -167,6 +167,38 @@ def attackers() -> None:
         click.echo(f"{plugin.name:12} {state:14} {plugin.description}{extra}")
 
 
+@main.group(context_settings=CONTEXT)
+def models() -> None:
+    """Model weights: what is known, what is on this machine, where it lies (offline)."""
+
+
+@models.command("list", context_settings=CONTEXT)
+def models_list() -> None:
+    """Every known model: kind, present or missing, licence, how to get it."""
+    from geoprivacy.commands.models import list_models
+    sys.exit(list_models())
+
+
+@models.command("check", context_settings=CONTEXT)
+@click.argument("names", nargs=-1)
+@click.option("--path", type=click.Path(), help="Look only here (a file or a folder).")
+def models_check(names: tuple[str, ...], path: str | None) -> None:
+    """Hash-check NAMES (default: all). Exit 0 when all are usable, 3 otherwise."""
+    from geoprivacy.commands.models import check_models
+    sys.exit(check_models(names, path))
+
+
+@models.command("path", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--path", type=click.Path(), help="Look only here (a file or a folder).")
+@click.option("--file", "file", help="One file of a multi-file model (default: its folder).")
+@click.option("--allow-download", is_flag=True, help="Fetch from a registered URL if missing.")
+def models_path(name: str, path: str | None, file: str | None, allow_download: bool) -> None:
+    """Print the verified path of model NAME."""
+    from geoprivacy.commands.models import model_path
+    sys.exit(model_path(name, path, file, allow_download))
+
+
 def run() -> None:
     """Console entry point: one line per error, never a traceback for a known problem."""
     try:
