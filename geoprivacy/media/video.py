@@ -1,0 +1,184 @@
+"""Streaming video I/O with PyAV: decode frames in batches, re-encode only the picture.
+
+Memory stays flat in video length (one batch of frames at a time). Every frame keeps its
+presentation timestamp (variable frame rate survives), audio and other non-video streams are
+copied packet for packet, and the display rotation is carried over.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from geoprivacy.errors import GeoprivacyError
+
+#: Containers whose muxers take H.264 with copied AAC/MP3/etc. audio.
+_OUTPUT_FORMAT = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
+                  ".avi": "avi"}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a user expects to survive processing."""
+
+    width: int
+    height: int
+    fps: float
+    frames: int | None
+    duration_s: float | None
+    codec: str
+    rotation: int
+    audio_streams: int
+    time_base: Fraction
+
+
+@dataclass
+class EncodeSettings:
+    """Output codec and quality; overridable from the CLI."""
+
+    codec: str = "libx264"
+    crf: int = 18
+    preset: str = "medium"
+    pix_fmt: str = "yuv420p"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def probe(path: str) -> VideoInfo:
+    """Video stream facts, read from the container (no full decode)."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            if not container.streams.video:
+                raise GeoprivacyError("no video stream")
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate or Fraction(0)
+            duration = (float(stream.duration * stream.time_base) if stream.duration
+                        else (container.duration / 1e6 if container.duration else None))
+            return VideoInfo(width=stream.codec_context.width, height=stream.codec_context.height,
+                             fps=float(rate), frames=stream.frames or None,
+                             duration_s=duration, codec=stream.codec_context.name,
+                             rotation=_rotation(container, stream),
+                             audio_streams=len(container.streams.audio),
+                             time_base=stream.time_base)
+    except av.error.FFmpegError as exc:
+        raise GeoprivacyError(f"cannot read video: {exc}") from None
+
+
+def _rotation(container: Any, stream: Any) -> int:
+    """Display rotation in degrees, from the first decoded frame's display matrix."""
+    try:
+        for frame in container.decode(stream):
+            return int(round(getattr(frame, "rotation", 0) or 0))
+    except Exception:  # noqa: BLE001 - rotation is best effort; decoding errors surface later
+        return 0
+    return 0
+
+
+FrameBatchFn = Callable[[np.ndarray, list[int]], np.ndarray]
+
+
+def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
+              settings: EncodeSettings | None = None,
+              on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Decode ``src``, pass RGB frame batches (N×H×W×3 uint8) through ``process``, encode ``dst``.
+
+    ``process`` gets the batch and the frames' indices and returns the new batch (same shape).
+    Audio and other non-video streams are copied untouched. Returns counts for verification.
+    """
+    import av
+
+    settings = settings or EncodeSettings()
+    ext = os.path.splitext(dst)[1].lower()
+    fmt = _OUTPUT_FORMAT.get(ext)
+    if fmt is None:
+        raise GeoprivacyError(f"unsupported output extension {ext!r}; use one of "
+                              f"{', '.join(sorted(_OUTPUT_FORMAT))}")
+    try:
+        inp = av.open(src)
+    except av.error.FFmpegError as exc:
+        raise GeoprivacyError(f"cannot open video: {exc}") from None
+    with inp:
+        if not inp.streams.video:
+            raise GeoprivacyError("no video stream")
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        copied = [s for s in inp.streams if s.type == "audio"]
+        with av.open(dst, "w", format=fmt) as out:
+            rate = vin.average_rate or vin.guessed_rate or Fraction(30)
+            vout = out.add_stream(settings.codec, rate=rate)
+            vout.width = vin.codec_context.width
+            vout.height = vin.codec_context.height
+            vout.pix_fmt = settings.pix_fmt
+            vout.time_base = vin.time_base
+            vout.codec_context.time_base = vin.time_base
+            vout.options = {"crf": str(settings.crf), "preset": settings.preset,
+                            **settings.extra}
+            mapping = {s.index: out.add_stream_from_template(s) for s in copied}
+            rotation = None
+            frames_in = frames_out = 0
+            pending: list[Any] = []
+
+            def flush() -> None:
+                nonlocal frames_out
+                if not pending:
+                    return
+                arr = np.stack([f.to_ndarray(format="rgb24") for f in pending])
+                idx = list(range(frames_out, frames_out + len(pending)))
+                result = process(arr, idx)
+                for original, pixels in zip(pending, result):
+                    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels),
+                                                       format="rgb24")
+                    frame.pts = original.pts
+                    frame.time_base = original.time_base
+                    for packet in vout.encode(frame.reformat(format=settings.pix_fmt)):
+                        out.mux(packet)
+                frames_out += len(pending)
+                if on_progress:
+                    on_progress(len(pending))
+                pending.clear()
+
+            for packet in inp.demux(vin, *copied):
+                if packet.stream.index in mapping:
+                    if packet.dts is None:
+                        continue
+                    packet.stream = mapping[packet.stream.index]
+                    out.mux(packet)
+                    continue
+                for frame in packet.decode():
+                    if rotation is None:
+                        rotation = int(round(getattr(frame, "rotation", 0) or 0))
+                        if rotation:
+                            vout.set_display_rotation(rotation)  # type: ignore[attr-defined]
+                    frames_in += 1
+                    pending.append(frame)
+                    if len(pending) >= batch:
+                        flush()
+            flush()
+            for packet in vout.encode(None):
+                out.mux(packet)
+    return {"frames_in": frames_in, "frames_out": frames_out, "audio_streams": len(copied),
+            "rotation": rotation or 0}
+
+
+def iter_frames(path: str, *, every: int = 1, max_frames: int | None = None,
+                ) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(index, seconds, RGB array) for every ``every``-th frame, streaming."""
+    import av
+
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        yielded = 0
+        for i, frame in enumerate(container.decode(stream)):
+            if i % every:
+                continue
+            t = float(frame.pts * frame.time_base) if frame.pts is not None else float("nan")
+            yield i, t, frame.to_ndarray(format="rgb24")
+            yielded += 1
+            if max_frames is not None and yielded >= max_frames:
+                return
