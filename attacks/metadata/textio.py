@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 import xml.etree.ElementTree as ET
+from xml.parsers import expat as pyexpat
 from typing import Iterator
 
 from geoprivacy.attacks.metadata.common import Collector
@@ -70,32 +71,40 @@ def _reject(*_args: object) -> None:
 def xml_events(data: bytes) -> Iterator[tuple[str, ET.Element]]:
     """("start"|"end", element) events with namespace-free tags; DOCTYPE and ENTITY refused.
 
-    Streams the document in chunks so a large track never builds a whole tree; callers clear
-    elements they are done with. Malformed XML raises ParseError after the events before it.
+    ElementTree's C parser hides its expat handlers, so we drive expat ourselves (as defusedxml
+    does) into an ElementTree TreeBuilder. Streams in chunks so a long track never needs the
+    whole tree; callers remove finished elements. Malformed XML raises ParseError after the
+    events before the damage.
     """
-    parser = ET.XMLPullParser(events=("start", "end"))
-    expat = parser._parser.parser  # type: ignore[attr-defined]  # pyexpat: what defusedxml hooks
+    builder = ET.TreeBuilder()
+    events: list[tuple[str, ET.Element]] = []
+    expat = pyexpat.ParserCreate(namespace_separator="}")
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        attrs = {k.rsplit("}", 1)[-1]: v for k, v in attrs.items()}
+        events.append(("start", builder.start(tag.rsplit("}", 1)[-1], attrs)))
+
+    def end(tag: str) -> None:
+        events.append(("end", builder.end(tag.rsplit("}", 1)[-1])))
+
+    expat.StartElementHandler = start
+    expat.EndElementHandler = end
+    expat.CharacterDataHandler = builder.data
     expat.StartDoctypeDeclHandler = _reject
     expat.EntityDeclHandler = _reject
     expat.UnparsedEntityDeclHandler = _reject
     expat.ExternalEntityRefHandler = _reject
     data = _declare_utf8_if_unknown(data)
-    try:
-        for start in range(0, len(data), _XML_CHUNK):
-            parser.feed(data[start:start + _XML_CHUNK])
-            yield from _events(parser)
-        parser.close()
-        yield from _events(parser)
-    except ET.ParseError as exc:
-        raise ParseError(f"malformed XML ({exc})") from None
-
-
-def _events(parser: ET.XMLPullParser) -> Iterator[tuple[str, ET.Element]]:
-    for event, elem in parser.read_events():
-        tag = elem.tag
-        if isinstance(tag, str) and tag.startswith("{"):
-            elem.tag = tag.rsplit("}", 1)[-1]
-        yield event, elem  # type: ignore[misc]
+    for offset in range(0, max(len(data), 1), _XML_CHUNK):
+        chunk = data[offset:offset + _XML_CHUNK]
+        final = offset + _XML_CHUNK >= len(data)
+        try:
+            expat.Parse(chunk, final)
+        except pyexpat.ExpatError as exc:
+            yield from events
+            raise ParseError(f"malformed XML ({exc})") from None
+        yield from events
+        events.clear()
 
 
 def _declare_utf8_if_unknown(data: bytes) -> bytes:

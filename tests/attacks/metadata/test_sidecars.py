@@ -1,0 +1,66 @@
+"""Sidecars of the shared corpus, table-driven over the MANIFEST (sidecars/ and broken SRTs)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from geoprivacy.attacks.metadata import sidecars
+from tests.attacks.metadata.sidecar_helpers import locations, read_sidecar
+from tests.corpus import entries
+
+SIDECARS = entries("sidecar")
+BROKEN_SIDECARS = [e for e in entries("malformed")
+                   if e["container"] in sidecars.PARSERS]
+
+
+def _id(entry: dict) -> str:
+    return entry["path"]
+
+
+def test_the_corpus_has_sidecars_and_broken_srts() -> None:
+    assert len(SIDECARS) >= 10
+    assert {e["path"] for e in BROKEN_SIDECARS} >= {"malformed/broken_empty.SRT",
+                                                    "malformed/broken_incomplete.SRT"}
+
+
+@pytest.mark.parametrize("entry", SIDECARS + BROKEN_SIDECARS, ids=_id)
+def test_sniffed_by_content(entry: dict, shared_data: Path) -> None:
+    container, _, _ = read_sidecar(shared_data / entry["path"])
+    assert container == ("empty" if entry["bytes"] == 0 else entry["container"])
+
+
+@pytest.mark.parametrize("entry", SIDECARS + BROKEN_SIDECARS, ids=_id)
+def test_first_fix_matches_manifest(entry: dict, shared_data: Path) -> None:
+    container, out, errors = read_sidecar(shared_data / entry["path"])
+    found = locations(out)
+    expected = entry["expected_gps"]
+    if expected is None:
+        assert found == [], f"{entry['path']}: no place expected, got {found}"
+        return
+    with_coordinates = [e for e in found if e.lat is not None]
+    assert with_coordinates, f"{entry['path']}: no coordinates found ({errors})"
+    first = with_coordinates[0]
+    assert first.lat == pytest.approx(expected[0], abs=1e-5)
+    assert first.lon == pytest.approx(expected[1], abs=1e-5)
+    if container == "GPX":
+        # The MANIFEST lists the first point in FILE order; the time-ordered start is separate.
+        assert first.detail["first_in_file"]["lat"] == pytest.approx(expected[0], abs=1e-5)
+        assert "first_by_time" in first.detail
+
+
+@pytest.mark.parametrize("entry", SIDECARS, ids=_id)
+def test_wrong_extension_gives_same_result(entry: dict, shared_data: Path,
+                                           tmp_path: Path) -> None:
+    renamed = tmp_path / "holiday.jpg"
+    shutil.copyfile(shared_data / entry["path"], renamed)
+    original = read_sidecar(shared_data / entry["path"])
+    copy = read_sidecar(renamed)
+    assert copy[0] == original[0]
+    assert [e.to_dict() for e in copy[1].evidence] == [e.to_dict() for e in original[1].evidence]
+
+
+def test_every_sniffed_sidecar_container_has_a_parser() -> None:
+    assert set(sidecars.PARSERS) == {"SRT", "GPX", "NMEA", "TakeoutJSON", "XMP", "KML"}
