@@ -143,6 +143,90 @@ def audit(paths: tuple[str, ...], fmt: str, attackers: str, detail: bool, redact
     sys.exit(code)
 
 
+def _parse_truth(value: str | None) -> tuple[float, float] | None:
+    if not value:
+        return None
+    try:
+        lat, lon = (float(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter("expected LAT,LON in decimal degrees, e.g. 55.7047,13.1910")
+    return lat, lon
+
+
+@main.command(cls=PathsCommand, context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-o", "--output", help="Output file (one input) or folder. Default: "
+              "NAME.protected.EXT beside each input. Inputs are never modified.")
+@click.option("--method", type=click.Choice(["blur", "mosaic", "noise", "mask"]),
+              default="blur", show_default=True,
+              help="blur/mosaic/mask act on the background only; noise is global Gaussian "
+                   "noise on the whole frame (a baseline).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Where the models run.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Makes noise reproducible.")
+@click.option("--batch", type=int, default=8, show_default=True, help="Frames per batch.")
+@click.option("--detector", default="auto", show_default=True,
+              help="Foreground detector that marks what stays intact (ssdlite, yolo).")
+@click.option("--scorer", default="auto", show_default=True,
+              help="Second detector that measures utility (must differ from --detector).")
+@click.option("--detect-every", type=int, default=5, show_default=True,
+              help="Run the foreground detector every K frames; frames between reuse its mask.")
+@click.option("--no-foreground", is_flag=True, help="Treat every pixel as background.")
+@click.option("--classes", default="", help="Comma-separated classes kept intact (default: "
+              "people, vehicles, traffic lights, stop signs).")
+@click.option("--index", type=click.Path(exists=True, dir_okay=False),
+              help="Retrieval index: measure the background-retrieval attacker before/after.")
+@click.option("--truth", help="LAT,LON ground truth for privacy accuracy (default: the "
+              "input's own GPS metadata, when it has one).")
+@click.option("--min-utility", type=float, default=0.95, show_default=True,
+              help="Exit 1 when the protected output keeps less than this share of the "
+                   "original mAP@0.5.")
+@click.option("--crf", type=int, default=18, show_default=True, help="H.264 quality (lower is "
+              "better).")
+@click.option("--preset", default="medium", show_default=True, help="x264 speed preset.")
+@click.option("--sigma", type=float, help="blur/noise strength (blur: pixels at 1080p; "
+              "noise: 0-255 scale).")
+@click.option("--block", type=int, help="mosaic block size in pixels at 1080p.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Write the DefenseResult report to FILE (atomically).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def protect(paths: tuple[str, ...], output: str | None, method: str, device: str, seed: int,
+            batch: int, detector: str, scorer: str, detect_every: int, no_foreground: bool,
+            classes: str, index: str | None, truth: str | None, min_utility: float, crf: int,
+            preset: str, sigma: float | None, block: int | None, fmt: str,
+            report_path: str | None, quiet: bool) -> None:
+    """Protect photos and videos before publishing: perturb the location-revealing background,
+    keep what must stay detectable, drop location metadata, and verify the result.
+
+    Every run measures, on the decoded output file: privacy (metadata, and the retrieval
+    attacker with --index), utility (mAP@0.5 of a second detector) and quality (PSNR, SSIM,
+    flicker, size).
+
+    \b
+    Exit codes:
+      0  every output was written and meets the targets
+      1  utility fell below --min-utility, or an attacker still locates the output
+      2  nothing to process
+      3  some input could not be processed
+    """
+    from geoprivacy.commands.protect import ProtectSettings, run_protect
+
+    params: dict[str, Any] = {}
+    if sigma is not None and method in ("blur", "noise"):
+        params["sigma"] = sigma
+    if block is not None and method == "mosaic":
+        params["block"] = block
+    settings = ProtectSettings(
+        method=method, output=output, device=device, seed=seed, batch=batch, detector=detector,
+        scorer=scorer, detect_every=max(1, detect_every), foreground=not no_foreground,
+        classes=tuple(c.strip() for c in classes.split(",") if c.strip()), index=index,
+        truth=_parse_truth(truth), min_utility=min_utility, crf=crf, preset=preset,
+        params=params, quiet=quiet)
+    sys.exit(run_protect(list(paths), settings, fmt, report_path))
+
+
 @main.command(context_settings=CONTEXT)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Folder for the sample copies and outputs (default: a new temp folder).")
@@ -209,6 +293,11 @@ def run() -> None:
     except KeyboardInterrupt:
         _err("interrupted")
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+        if os.environ.get("GEOPRIVACY_DEBUG"):
+            raise
+        _err(f"internal error: {type(exc).__name__}: {exc} (set GEOPRIVACY_DEBUG=1 for details)")
+        sys.exit(3)
 
 
 if __name__ == "__main__":

@@ -29,3 +29,21 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", *,
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
+    """A temp path beside ``path`` (same extension) for tools that write files themselves
+    (encoders, Pillow); renamed over ``path`` on success, removed on failure."""
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target)) or "."
+    suffix = os.path.splitext(target)[1]
+    fd, tmp = tempfile.mkstemp(prefix=".geoprivacy-", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

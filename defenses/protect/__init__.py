@@ -1,0 +1,1 @@
+"""`protect`: pixel defenses for photos and videos, with privacy/utility/quality verification."""
