@@ -42,6 +42,11 @@ def parsers() -> dict[str, Parser]:
         table["AVI"] = riff.parse_avi  # type: ignore[attr-defined]
     except AttributeError:
         pass
+    try:
+        from geoprivacy.attacks.metadata import avi
+        table["AVI"] = avi.parse
+    except ImportError:
+        pass
     return table
 
 
