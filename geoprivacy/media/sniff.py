@@ -81,11 +81,26 @@ def _sniff_ftyp(head: bytes) -> Sniffed:
 
 
 _SRT_TIME = re.compile(rb"\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->\s*\d{1,2}:\d{2}:\d{2}")
+_TAKEOUT_OPENING = re.compile(rb'\{\s*"title"\s*:\s*"(?:[^"\\]|\\.){0,2000}"\s*,\s*"description"\s*:')
 _NMEA = re.compile(rb"^\$(GP|GN|GL|GA|BD)(RMC|GGA|GLL|GSA|GSV|VTG)", re.M)
 
 
+def _utf8(head: bytes) -> bytes:
+    """UTF-16 text (BOM, or BOM-less with every other byte NUL) as UTF-8, so the checks below
+    see it; anything else unchanged."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return head.decode("utf-16", errors="replace").encode("utf-8")
+    sample = head[:512]
+    half = len(sample) // 2
+    if half >= 4 and sample[1::2].count(0) > 0.8 * half and sample[0::2].count(0) < 0.2 * half:
+        return head.decode("utf-16-le", errors="replace").encode("utf-8")
+    if half >= 4 and sample[0::2].count(0) > 0.8 * half and sample[1::2].count(0) < 0.2 * half:
+        return head.decode("utf-16-be", errors="replace").encode("utf-8")
+    return head
+
+
 def _sniff_text(head: bytes) -> Sniffed:
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    text = _utf8(head).lstrip(b"\xef\xbb\xbf").lstrip()
     low = text[:HEAD_BYTES].lower()
     if b"<gpx" in low:
         return Sniffed("GPX", "sidecar", "application/gpx+xml")
@@ -97,6 +112,9 @@ def _sniff_text(head: bytes) -> Sniffed:
         return Sniffed("SRT", "sidecar", "application/x-subrip")
     if _NMEA.search(text):
         return Sniffed("NMEA", "sidecar", "text/plain")
-    if text.startswith(b"{") and (b'"geoData' in text or b'"geoDataExif' in text):
+    # Takeout starts {"title": …, "description": …}; a long description pushes "geoData" past
+    # the head, so that opening counts too.
+    if text.startswith(b"{") and (b'"geoData' in text or b'"photoTakenTime"' in text
+                                  or _TAKEOUT_OPENING.match(text)):
         return Sniffed("TakeoutJSON", "sidecar", "application/json")
     return UNKNOWN

@@ -42,3 +42,11 @@ def by_where(out: Collector, where: str) -> Evidence:
 
 def kinds(out: Collector) -> list[EvidenceKind]:
     return [e.kind for e in out.evidence]
+
+
+def nmea(body: str) -> str:
+    """``$body*hh`` with the NMEA 0183 checksum: XOR of every character between $ and *."""
+    checksum = 0
+    for ch in body:
+        checksum ^= ord(ch)
+    return f"${body}*{checksum:02X}"

@@ -64,3 +64,21 @@ def test_wrong_extension_gives_same_result(entry: dict, shared_data: Path,
 
 def test_every_sniffed_sidecar_container_has_a_parser() -> None:
     assert set(sidecars.PARSERS) == {"SRT", "GPX", "NMEA", "TakeoutJSON", "XMP", "KML"}
+
+
+GENERATED = {
+    "SRT": "1\n00:00:00,000 --> 00:00:01,000\n[latitude: 45.4642] [longitude: 9.19]\n\n",
+    "NMEA": "$GPRMC,123519,A,4807.038,N,01131.000,E,,,230394,,\n",
+    "GPX": '<gpx version="1.1"><wpt lat="45.4642" lon="9.19"/></gpx>\n',
+    "KML": "<kml><Placemark><Point><coordinates>9.19,45.4642</coordinates></Point></Placemark>"
+           "</kml>\n",
+    "TakeoutJSON": '{\n  "geoData": {"latitude": 45.4642, "longitude": 9.19}\n}\n',
+}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("container", sorted(GENERATED))
+def test_bom_and_utf16_sidecars_are_sniffed_and_read(container: str, encoding: str) -> None:
+    found, out, errors = read_sidecar(GENERATED[container].encode(encoding))
+    assert found == container
+    assert locations(out), errors
