@@ -150,7 +150,8 @@ def _report(groups: dict[str, list[Fix]], order: list[str], segments: dict[str, 
 
 def _track_detail(key: str, fixes: list[Fix], segments: dict[str, int]) -> dict[str, Any]:
     times = [f.time for f in fixes]
-    backwards = sum(1 for a, b in zip(times, times[1:]) if a is not None and b is not None and b < a)
+    backwards = sum(1 for a, b in zip(times, times[1:])
+                    if a is not None and b is not None and b < a)
     detail: dict[str, Any] = {
         "role": "track" if key.startswith("trk") else "route",
         "first_in_file": fixes[0].to_dict(),

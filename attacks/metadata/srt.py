@@ -4,8 +4,8 @@ Layouts, as DJI and dashcam makers write them (see JuanIrache/DJI_SRT_Parser's s
 - new DJI: ``[latitude: 41.424724] [longitude: 2.234156] [altitude: 117.0]`` (also
   ``[latitude : …]``, the misspelt ``[longtitude : …]``, ``[rel_alt: … abs_alt: …]``) and a
   ``2022-08-07 13:40:40,774,808`` camera-clock line;
-- old DJI: ``GPS (lon, lat, alt)`` — LONGITUDE FIRST — and ``HOME (lon, lat, alt)``, the take-off
-  point, which we report as its own evidence; date lines like ``2017.07.03 10:15:03``;
+- old DJI: ``GPS (lon, lat, alt)`` — LONGITUDE FIRST — and ``HOME (lon, lat, alt)``, the
+  take-off point, which we report as its own evidence; date lines like ``2017.07.03 10:15:03``;
 - dashcams: NMEA sentences in the text, ``N 37.1234 E 122.1234``-style pairs, or a bare
   ``lat, lon`` pair with at least four decimals.
 Each fix keeps its subtitle time range (``media_start``/``media_end``); its ``time`` is epoch
@@ -38,8 +38,10 @@ _TAG = re.compile(r"<[^<>]{0,200}>")
 _FIELD = re.compile(r"\b(latitude|longt?itude|altitude|abs_alt|rel_alt)\s*:\s*([-+]?\d+(?:\.\d+)?)",
                     re.I)
 _PAREN = re.compile(rf"\b(GPS|HOME)\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*(?:,\s*({_NUM})\s*m?\s*)?\)")
-_HEMI_BEFORE = re.compile(r"\b([NS])\s*:?\s*(\d{1,2}\.\d+)[^\d\n]{1,6}?([EW])\s*:?\s*(\d{1,3}\.\d+)")
-_HEMI_AFTER = re.compile(r"(\d{1,2}\.\d+)\s*°?\s*([NS])[\s,;/]{1,4}(\d{1,3}\.\d+)\s*°?\s*([EW])\b")
+_HEMI_BEFORE = re.compile(
+    r"\b([NS])\s*:?\s*(\d{1,2}\.\d+)[^\d\n]{1,6}?([EW])\s*:?\s*(\d{1,3}\.\d+)")
+_HEMI_AFTER = re.compile(
+    r"(\d{1,2}\.\d+)\s*°?\s*([NS])[\s,;/]{1,4}(\d{1,3}\.\d+)\s*°?\s*([EW])\b")
 _PAIR = re.compile(r"(?<![\d.])([-+]?\d{1,2}\.\d{4,})\s*,\s*([-+]?\d{1,3}\.\d{4,})(?![\d.])")
 _DATE = re.compile(r"\b(\d{4})[-./](\d{1,2})[-./](\d{1,2})[ T]+(\d{1,2}):(\d{2}):(\d{2})"
                    r"(?:[.,](\d{1,6}))?")
@@ -83,7 +85,8 @@ def parse(src: Source, out: Collector) -> None:
         out.position("SRT:HOME", lat, lon, detail={
             "role": "home point (take-off place) recorded by the drone",
             "entries": info[0], "first_media_s": info[1],
-            "coordinate_order": "lon,lat (DJI)" if not info[2] else "lat,lon (lon-first impossible)"})
+            "coordinate_order": ("lat,lon (lon-first impossible)" if info[2]
+                                 else "lon,lat (DJI)")})
     if len(homes) > MAX_HOME_POINTS:
         out.warn(f"SRT: {len(homes)} distinct home points; only the first {MAX_HOME_POINTS} "
                  "reported")
@@ -133,8 +136,8 @@ def _read_block(block: str, start_s: float, end_s: float, found: dict[str, _Foun
 
     pair = _text_pair(block)
     if pair:
-        _add(found, "SRT:text", "dashcam text coordinates", Fix(pair[0], pair[1], None, None, media),
-             clock)
+        _add(found, "SRT:text", "dashcam text coordinates",
+             Fix(pair[0], pair[1], None, None, media), clock)
 
 
 def _lon_first(first: float, second: float) -> tuple[float, float, bool]:

@@ -1,4 +1,4 @@
-"""SRT telemetry: DJI layouts from the corpus, and files generated from the layouts' descriptions."""
+"""SRT telemetry: DJI layouts from the corpus, and files generated from the layout descriptions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.attacks.metadata.sidecar_helpers import by_where, kinds, locations, n
 
 
 def _srt(*bodies: str, step: float = 1.0) -> str:
-    """A SubRip file: numbered entries, ``hh:mm:ss,mmm --> hh:mm:ss,mmm`` lines, blank line apart."""
+    """A SubRip file: numbered entries, ``hh:mm:ss,mmm --> hh:mm:ss,mmm`` lines, blank lines."""
     def stamp(t: float) -> str:
         ms = round(t * 1000)
         return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
@@ -126,7 +126,8 @@ def test_dashcam_srt_generated_from_common_layouts() -> None:
     _, out, _ = read_sidecar(south_west.encode())
     assert (by_where(out, "SRT:text").lat, by_where(out, "SRT:text").lon) == (-33.8688, 151.2093)
 
-    pair = _srt("SPEED 40 KM/H  GPS: 40.416775,-3.703790", "SPEED 41 KM/H  GPS: 40.416875,-3.703890")
+    pair = _srt("SPEED 40 KM/H  GPS: 40.416775,-3.703790",
+                "SPEED 41 KM/H  GPS: 40.416875,-3.703890")
     _, out, _ = read_sidecar(pair.encode())
     assert by_where(out, "SRT:text").lon == -3.70379
 

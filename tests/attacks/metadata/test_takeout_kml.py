@@ -63,7 +63,8 @@ def test_takeout_json_generated_impossible_and_broken() -> None:
 
 
 KML_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2">'
+            '<kml xmlns="http://www.opengis.net/kml/2.2" '
+            'xmlns:gx="http://www.google.com/kml/ext/2.2">'
             "<Document>")
 
 
