@@ -72,7 +72,7 @@ def input_options(func: Any) -> Any:
 
 
 def emit(report: Any, fmt: str, output: str | None, *, redact: bool, quiet: bool,
-         verbose: bool) -> None:
+         verbose: bool, thumbnails: bool = False) -> None:
     """Render ``report`` with the writer for ``fmt`` to stdout or atomically to ``output``."""
     from geoprivacy.fsutil import atomic_write
     from geoprivacy.registry import instantiate
@@ -80,7 +80,8 @@ def emit(report: Any, fmt: str, output: str | None, *, redact: bool, quiet: bool
 
     writer = instantiate(WRITERS, fmt)
     color = output is None and fmt == "table" and sys.stdout.isatty()
-    options = WriteOptions(redact=redact, color=color, quiet=quiet, verbose=verbose)
+    options = WriteOptions(redact=redact, color=color, quiet=quiet, verbose=verbose,
+                           thumbnails=thumbnails)
     if output:
         with atomic_write(output) as fh:
             writer(fh, report, options)
@@ -239,6 +240,88 @@ def demo(out_dir: str | None, fmt: str) -> None:
     """
     from geoprivacy.commands.demo import run_demo
     sys.exit(run_demo(out_dir, fmt))
+
+
+@main.command(cls=PathsCommand, context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--policy", type=click.Path(dir_okay=False), help="Policy YAML (default: the "
+              "shipped geoprivacy-default policy).")
+@click.option("--audience", type=click.Choice(["public", "internal", "research"]),
+              default="public", show_default=True, help="Who will see the files.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit", "html"]),
+              default="table", show_default=True, help="Report format.")
+@click.option("--show-coordinates", is_flag=True, help="Put coordinates in the report (they are "
+              "redacted by default: CI logs are often public).")
+@click.option("--baseline", type=click.Path(dir_okay=False), help="Ignore findings whose "
+              "fingerprints are in this baseline file.")
+@click.option("--write-baseline", "write_baseline_to", type=click.Path(dir_okay=False),
+              help="Write this run's finding fingerprints to FILE.")
+@click.option("--suppressions", type=click.Path(dir_okay=False), help="YAML list of accepted "
+              "findings (fingerprint or path glob, optional rule), each with a reason.")
+@click.option("--context", "context", multiple=True, metavar="KEY=VALUE", help="State a cue for "
+              "every file, e.g. --context people=none (repeatable).")
+@click.option("--context-file", type=click.Path(dir_okay=False), help="CSV (path column + one "
+              "column per cue) or YAML (path or glob → cues) of per-file answers.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Worker processes (the report is the same for any N).")
+@click.option("--cache/--no-cache", default=True, show_default=True, help="Reuse results for "
+              "unchanged files ($GEOPRIVACY_HOME/cache).")
+@click.option("--thumbnails", is_flag=True, help="HTML: embed thumbnails (blurred unless "
+              "--show-coordinates).")
+@input_options
+@output_options
+def gate(paths: tuple[str, ...], policy: str | None, audience: str, fmt: str,
+         show_coordinates: bool, baseline: str | None, write_baseline_to: str | None,
+         suppressions: str | None, context: tuple[str, ...], context_file: str | None,
+         jobs: int, cache: bool, thumbnails: bool, exclude: tuple[str, ...],
+         output: str | None, quiet: bool, verbose: bool) -> None:
+    """Fail a CI job when PATHS disclose more location than their context allows.
+
+    PATHS are files, directories, globs, zip files and WebDataset tar shards. Each location
+    found is compared with the finest level the policy allows for the file's context.
+
+    \b
+    Exit codes:
+      0  every input was checked and nothing exceeds the policy
+      1  at least one finding (not baselined or suppressed)
+      2  nothing was checked (no media among the inputs)
+      3  some input, attacker or cue the policy needs could not be checked
+
+    \b
+    Examples:
+      geoprivacy gate dataset/ --format sarif -o geoprivacy.sarif
+      geoprivacy gate shards/*.tar --audience research --jobs 4
+      geoprivacy gate photos/ --context people=none --baseline .geoprivacy-baseline.json
+    """
+    from geoprivacy.commands.gate import run_gate
+
+    code = run_gate(list(paths), policy=policy, audience=audience, fmt=fmt, output=output,
+                    show_coordinates=show_coordinates, baseline=baseline,
+                    write_baseline_to=write_baseline_to, suppressions=suppressions, jobs=jobs,
+                    cache=cache, context=list(context), context_file=context_file,
+                    exclude=list(exclude), thumbnails=thumbnails, quiet=quiet, verbose=verbose)
+    sys.exit(code)
+
+
+@main.command("eval-policy", context_settings=CONTEXT)
+@click.argument("annotations", type=click.Path(exists=True, dir_okay=False))
+@click.option("--policy", type=click.Path(dir_okay=False), help="Policy YAML (default: shipped).")
+@click.option("--audience", type=click.Choice(["public", "internal", "research"]),
+              default="public", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+def eval_policy(annotations: str, policy: str | None, audience: str, fmt: str,
+                output: str | None) -> None:
+    """Score a policy on ANNOTATIONS.csv (VLM-GeoPrivacy form: answers + gold disclosure).
+
+    Reports accuracy, macro-F1, the over-disclosure rate (the policy allows a finer level
+    than the gold label) and abstention violations (gold abstain, policy discloses).
+    """
+    from geoprivacy.commands.eval_policy import run_eval_policy
+
+    sys.exit(run_eval_policy(annotations, policy=policy, audience=audience, fmt=fmt,
+                             output=output))
 
 
 @main.command(context_settings=CONTEXT)

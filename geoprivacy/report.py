@@ -41,7 +41,7 @@ class RunReport:
     def found(self) -> bool:
         """audit: any real location; gate: any policy finding."""
         if self.command == "gate":
-            return any(f.findings for f in self.files)
+            return any(_active(x) for f in self.files for x in f.findings)
         return any(f.has_location for f in self.files)
 
     @property
@@ -69,7 +69,8 @@ class RunReport:
             "error": status.get("error", 0),
             "skipped": status.get("skipped", 0),
             "with_location": sum(1 for f in self.files if f.has_location),
-            "findings": sum(len(f.findings) for f in self.files),
+            "findings": sum(1 for f in self.files for x in f.findings if _active(x)),
+            "suppressed": sum(1 for f in self.files for x in f.findings if not _active(x)),
             "evidence": dict(sorted(kinds.items())),
             "exit_code": self.exit_code,
         }
@@ -80,6 +81,8 @@ class RunReport:
             for f in files:
                 for ev in f["evidence"]:
                     redact_evidence(ev)
+                for finding in f["findings"]:
+                    redact_evidence(finding["evidence"])
         return {
             "schema_version": SCHEMA_VERSION,
             "command": self.command,
@@ -90,6 +93,11 @@ class RunReport:
             "files": files,
             "summary": self.summary(),
         }
+
+
+def _active(finding: Any) -> bool:
+    """A finding that counts: not baselined or suppressed (gate)."""
+    return getattr(finding, "suppressed", None) is None
 
 
 _COORD_KEYS = {"lat", "lon", "min_lat", "max_lat", "min_lon", "max_lon", "alt", "fixes"}

@@ -17,6 +17,7 @@ class WriteOptions:
     color: bool = False       # a terminal that shows colour and tables
     verbose: bool = False
     quiet: bool = False
+    thumbnails: bool = False  # html: embed (blurred unless coordinates are shown) thumbnails
 
 
 Writer = Callable[[TextIO, RunReport, WriteOptions], None]
@@ -33,3 +34,6 @@ def _lazy(module: str) -> Callable[[], Writer]:
 
 WRITERS.register(Plugin("json", "the documented JSON report", _lazy("json_report")))
 WRITERS.register(Plugin("table", "a table on a terminal, plain lines otherwise", _lazy("table")))
+WRITERS.register(Plugin("sarif", "SARIF 2.1.0 for code-scanning dashboards", _lazy("sarif")))
+WRITERS.register(Plugin("junit", "JUnit XML: one testcase per file", _lazy("junit")))
+WRITERS.register(Plugin("html", "one self-contained HTML page with plots", _lazy("html")))

@@ -30,6 +30,9 @@ def describe(ev: Evidence, redact: bool) -> str:
 
 def _rows(f: FileResult, options: WriteOptions) -> list[tuple[str, str, str]]:
     rows = []
+    for finding in f.findings:   # gate: the policy's judgement first
+        state = f"suppressed ({finding.suppressed})" if finding.suppressed else finding.severity
+        rows.append(("finding", finding.rule_id, f"{state}: {finding.explanation}"))
     for ev in f.evidence:
         if not options.verbose and not ev.is_location and f.has_location:
             continue
@@ -74,6 +77,8 @@ def _write_plain(stream: TextIO, report: RunReport, options: WriteOptions) -> No
 
 
 def _write_summary(stream: TextIO, s: dict[str, Any]) -> None:
+    if s.get("findings") or s.get("suppressed"):
+        stream.write(f"findings: {s['findings']} ({s.get('suppressed', 0)} suppressed)\n")
     stream.write(f"summary: {s['files']} files, {s['with_location']} leak a location, "
                  f"{s['error']} not checked, {s['skipped']} skipped; exit {s['exit_code']}\n")
 

@@ -1,0 +1,278 @@
+"""`gate`: attackers + cues + policy over a dataset → a RunReport whose exit code a CI job uses.
+
+Stages: expand inputs (folders, globs, zip files, WebDataset tar shards) → per file, in a
+process pool when ``jobs > 1``: content hashes, cached or fresh attacker results, cue-provider
+answers for the cues the policy needs → in the parent: context, policy judgement, baseline and
+suppressions. The report's file order is the input order whatever ``jobs`` is.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from geoprivacy import __version__
+from geoprivacy.baseline import Suppression, apply
+from geoprivacy.context import CUE_PROVIDERS, ContextFile, Context, CueValue, \
+    METADATA_CUES, metadata_cues, not_checked, stated
+from geoprivacy.errors import GeoprivacyError
+from geoprivacy.policy import DEFAULT_AUDIENCE, Policy
+from geoprivacy.report import RunReport
+from geoprivacy.risk import Finding, judge
+from geoprivacy.types import Evidence, FileResult, MediaItem
+
+
+@dataclass
+class GateOptions:
+    """Everything that decides a gate run's result."""
+
+    policy: Policy
+    audience: str = DEFAULT_AUDIENCE
+    context: dict[str, CueValue] = field(default_factory=dict)     # --context, every file
+    context_file: ContextFile | None = None
+    baseline: frozenset[str] = frozenset()
+    suppressions: tuple[Suppression, ...] = ()
+    jobs: int = 1
+    cache: bool = True
+    cache_path: Path | None = None
+    exclude: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Task:
+    logical: str          # what the report calls the file (archive.zip!/a.jpg for members)
+    real: str             # where its bytes are
+    explicit: bool
+    ask: tuple[str, ...]  # cues a provider should answer (not stated by the user)
+
+
+@dataclass
+class Audited:
+    """What a worker learned about one file (before the policy)."""
+
+    result: FileResult
+    sha256: str
+    cues: dict[str, CueValue]
+    cache_put: tuple[str, dict[str, Any]] | None = None
+    memo: tuple[str, Any] | None = None
+
+
+# --- Worker side -------------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(attacker_names: tuple[str, ...], cache_path: str | None) -> None:
+    """Build attackers once per process; open the cache read-only."""
+    from geoprivacy.attacks import ATTACKERS
+    from geoprivacy.cache import ResultCache
+    from geoprivacy.registry import instantiate
+
+    attackers = [instantiate(ATTACKERS, n) for n in attacker_names]
+    _WORKER["attackers"] = attackers
+    _WORKER["versions"] = {"tool": __version__, "attackers": sorted(
+        f"{a.name}@{getattr(a, 'version', __version__)}" for a in attackers)}
+    _WORKER["cache"] = ResultCache(Path(cache_path), readonly=True) if cache_path else None
+    _WORKER["providers"] = {}
+
+
+def _provider(cue: str) -> tuple[Any, str | None]:
+    """(loaded provider or None, why not) for a cue; loaded once per process."""
+    providers = _WORKER["providers"]
+    if cue not in providers:
+        from geoprivacy.registry import instantiate
+        if cue not in CUE_PROVIDERS:
+            providers[cue] = (None, f"no cue provider answers {cue!r}; state it with --context "
+                                    f"{cue}=... or a context file")
+        elif not CUE_PROVIDERS.get(cue).available():
+            extra = CUE_PROVIDERS.get(cue).extra
+            providers[cue] = (None, f"cue provider {cue!r} is not installed"
+                                    + (f" (pip install 'geoprivacy[{extra}]')" if extra else ""))
+        else:
+            try:
+                providers[cue] = (instantiate(CUE_PROVIDERS, cue), None)
+            except GeoprivacyError as exc:
+                providers[cue] = (None, f"cue provider {cue!r} could not load: {exc}")
+    return providers[cue]  # type: ignore[no-any-return]
+
+
+def _ask_providers(item: MediaItem, evidence: list[Evidence], ask: Iterable[str],
+                   known: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Cue values (as dicts, with the provider version) for cues not answered yet."""
+    out: dict[str, dict[str, Any]] = {}
+    for cue in ask:
+        provider, why = _provider(cue)
+        version = getattr(provider, "version", None) if provider else None
+        if cue in known and known[cue].get("provider_version") == version and provider:
+            continue
+        if provider is None:
+            out[cue] = {**not_checked(why or "", "").to_dict(), "provider_version": None}
+            continue
+        try:
+            values = provider.provide(item, evidence)
+        except (GeoprivacyError, OSError, ValueError, RuntimeError, MemoryError) as exc:
+            values = {cue: not_checked(f"{getattr(provider, 'name', cue)} failed: {exc}",
+                                       getattr(provider, "name", cue))}
+        for name, value in values.items():
+            out[name] = {**value.to_dict(), "provider_version": version}
+        out.setdefault(cue, {**not_checked(f"{cue!r} not answered by its provider").to_dict(),
+                             "provider_version": version})
+    return out
+
+
+def _work(task: Task) -> Audited:
+    """One file: hashes, cached or fresh attacker results, provider cues."""
+    from geoprivacy.audit import AuditOptions, audit_file
+    from geoprivacy.cache import hash_file, result_key
+
+    cache = _WORKER.get("cache")
+    try:
+        hashes, memo_key = cache.hashes(task.real) if cache else (hash_file(task.real), None)
+    except OSError as exc:
+        return Audited(FileResult(task.logical, "unknown", "unknown", "error",
+                                  errors=(f"cannot read file: {exc.strerror or exc}",)), "", {})
+    key = result_key(hashes.fast, {**_WORKER["versions"], "explicit": task.explicit})
+    entry = cache.get(key) if cache else None
+    fresh = entry is None
+    if entry is None:
+        options = AuditOptions(attackers=_WORKER["attackers"],
+                               explicit={task.real} if task.explicit else set())
+        res = audit_file(task.real, options)
+        entry = {"kind": res.kind, "container": res.container, "status": res.status,
+                 "evidence": [e.to_dict() for e in res.evidence], "errors": list(res.errors),
+                 "cues": {}}
+    evidence = [_evidence(e) for e in entry["evidence"]]
+    located = any(e.is_location for e in evidence)
+    new_cues = {}
+    if located and entry["status"] != "skipped" and task.ask:
+        item = MediaItem(task.real, entry["kind"], entry["container"], "", 0, hashes.sha256)
+        new_cues = _ask_providers(item, evidence, task.ask, entry["cues"])
+    if new_cues:
+        entry = {**entry, "cues": {**entry["cues"], **new_cues}}
+    result = FileResult(task.logical, entry["kind"], entry["container"], entry["status"],
+                        evidence=tuple(evidence), errors=tuple(entry["errors"]))
+    cues = {k: CueValue.from_dict(v) for k, v in entry["cues"].items()}
+    put = (key, entry) if (fresh or new_cues) and cache is not None else None
+    memo = (memo_key, hashes) if memo_key and cache is not None else None
+    return Audited(result, hashes.sha256, cues, put, memo)
+
+
+def _evidence(d: dict[str, Any]) -> Evidence:
+    from geoprivacy.types import EvidenceKind, Granularity
+    return Evidence(**{**d, "kind": EvidenceKind(d["kind"]),
+                       "granularity": Granularity(d["granularity"])})
+
+
+# --- Parent side -------------------------------------------------------------------------------
+
+def _attackers(policy: Policy) -> tuple[tuple[str, ...], list[str]]:
+    """(attackers that load, one line per attacker the policy needs that cannot run)."""
+    from geoprivacy.attacks import ATTACKERS
+    from geoprivacy.registry import instantiate
+
+    ok, problems = [], []
+    for name in policy.attackers:
+        try:
+            instantiate(ATTACKERS, name)
+            ok.append(name)
+        except GeoprivacyError as exc:
+            problems.append(f"attacker {name!r} needed by the policy could not run: {exc}")
+    return tuple(ok), problems
+
+
+def _stated_for(path: str, options: GateOptions) -> dict[str, CueValue]:
+    cues = dict(options.context_file.for_path(path)) if options.context_file else {}
+    cues.update(options.context)
+    return cues
+
+
+def run_tasks(tasks: list[Task], attackers: tuple[str, ...], options: GateOptions
+              ) -> Iterator[Audited]:
+    """Audited files in task order, in this process or a pool."""
+    cache_path = str(options.cache_path) if options.cache and options.cache_path else None
+    if options.jobs <= 1 or len(tasks) < 2:
+        _init_worker(attackers, cache_path)
+        for task in tasks:
+            yield _work(task)
+        return
+    chunk = max(1, min(64, len(tasks) // (options.jobs * 4)))
+    with ProcessPoolExecutor(max_workers=options.jobs, initializer=_init_worker,
+                             initargs=(attackers, cache_path)) as pool:
+        yield from pool.map(_work, tasks, chunksize=chunk)
+
+
+def gate(paths: list[str], options: GateOptions, progress: Any = None) -> RunReport:
+    """Run the whole gate; ``progress`` wraps an iterable for a progress bar."""
+    from geoprivacy.cache import ResultCache
+    from geoprivacy.datasets import expand
+    from geoprivacy.inputs import collect
+
+    inputs = collect(paths, options.exclude)
+    expanded = expand(inputs.files)
+    try:
+        cache = None
+        if options.cache:
+            options.cache_path = options.cache_path or ResultCache.default_path()
+            cache = ResultCache(options.cache_path)   # creates the tables before workers read
+        attackers, attacker_problems = _attackers(options.policy)
+        needed = [c for c in options.policy.needed_cues() if c not in METADATA_CUES]
+        explicit = {os.path.abspath(p) for p in paths}
+        tasks = []
+        for logical, real in expanded.items:
+            stated_cues = _stated_for(logical, options)
+            ask = tuple(c for c in needed if not stated_cues.get(c, not_checked("")).known)
+            tasks.append(Task(logical, real, os.path.abspath(real) in explicit, ask))
+        audited = run_tasks(tasks, attackers, options)
+        if progress is not None:
+            audited = progress(audited, len(tasks))
+        results = []
+        for task, a in zip(tasks, audited):
+            results.append(_judge(a, task, options, attacker_problems))
+            if cache is not None:
+                if a.cache_put:
+                    cache.put(*a.cache_put)
+                if a.memo:
+                    cache.remember(*a.memo)
+        if cache is not None:
+            cache.commit()
+            cache.close()
+    finally:
+        expanded.cleanup()
+    errors = inputs.errors + expanded.errors
+    results.extend(FileResult(p, "unknown", "unknown", "error", errors=(r,)) for p, r in errors)
+    return RunReport(command="gate", files=tuple(results), attackers=attackers,
+                     policy={**options.policy.to_dict(), "audience": options.audience})
+
+
+def _judge(a: Audited, task: Task, options: GateOptions, attacker_problems: list[str]
+           ) -> FileResult:
+    res = a.result
+    if res.status == "skipped":
+        if not attacker_problems:
+            return res
+        # The attacker that could have read this container did not run: unknown, not skipped.
+        return FileResult(res.path, res.kind, res.container, "error",
+                          errors=tuple(attacker_problems))
+    audience = stated("audience", options.audience, "--audience")
+    context = Context({"audience": audience}).merged(metadata_cues(res.evidence)) \
+        .merged(a.cues).merged(_stated_for(task.logical, options))
+    j = judge(res.path, a.sha256, res.evidence, context, options.policy, options.audience)
+    findings = apply(j.findings, options.baseline, options.suppressions)
+    active = any(f.suppressed is None for f in findings)
+    errors = list(res.errors) + list(attacker_problems) + [f"policy: {u}" for u in j.undetermined]
+    status = res.status
+    if not active and (errors or status == "error"):
+        status = "error"
+    elif active:
+        status = "ok"
+    ctx = context.to_dict() if (findings or j.undetermined) else {}
+    return FileResult(res.path, res.kind, res.container, status, evidence=res.evidence,
+                      errors=tuple(errors), findings=findings, context=ctx)
+
+
+def all_findings(report: RunReport, *, include_suppressed: bool = False) -> list[Finding]:
+    return [f for r in report.files for f in r.findings
+            if include_suppressed or getattr(f, "suppressed", None) is None]
