@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -20,6 +21,9 @@ MAX_ENTRIES = 1024           # entries read from one IFD
 MAX_VALUE_BYTES = 1 << 16    # bytes of one ordinary tag value we decode
 MAX_BLOB_BYTES = 16 << 20    # XMP / IPTC / Photoshop blobs embedded in a TIFF
 MAX_SUBIFDS = 16
+MAX_NESTING = 4              # Exif inside Photoshop IRB inside a TIFF tag inside …
+
+_nesting: ContextVar[int] = ContextVar("exif_nesting", default=0)
 
 TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 RATIONAL_TYPES = (5, 10)
@@ -158,6 +162,18 @@ def parse_tiff_block(data: bytes, out: Collector, where_prefix: str = "EXIF") ->
 
 def walk(block: TiffBlock, out: Collector, where_prefix: str) -> None:
     """Visit IFD0 and its chain, Exif/GPS/Interop/Sub-IFDs once each; decode GPS IFDs."""
+    depth = _nesting.get()
+    if depth >= MAX_NESTING:
+        out.warn(f"{where_prefix}: TIFF blocks nested more than {MAX_NESTING} deep; not read")
+        return
+    token = _nesting.set(depth + 1)
+    try:
+        _walk(block, out, where_prefix)
+    finally:
+        _nesting.reset(token)
+
+
+def _walk(block: TiffBlock, out: Collector, where_prefix: str) -> None:
     visited: set[int] = set()
     # queue of (offset, label, follow_chain, kind)
     queue: list[tuple[int, str, bool, str]] = [(block.first_ifd, "IFD0", True, "ifd")]

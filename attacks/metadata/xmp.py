@@ -7,6 +7,7 @@ expansion can happen), with a size bound; a regex pass reads broken or refused p
 from __future__ import annotations
 
 import io
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -306,6 +307,10 @@ def _numeric_detail(extra: dict[str, str]) -> dict[str, Any]:
     alt = _number(extra.get("altitude") or extra.get("altitude_m"))
     if alt is not None:
         detail["altitude_m"] = round(-alt if extra.get("altitude_ref") == "1" else alt, 3)
+    for key in ("relative_altitude_m", "image_direction_deg"):
+        value = _number(extra.get(key))
+        if value is not None:
+            detail[key] = round(value, 3)
     return detail
 
 
@@ -316,10 +321,12 @@ def _number(text: str | None) -> float | None:
     try:
         if "/" in text:
             num, den = text.split("/", 1)
-            return float(num) / float(den) if float(den) else None
-        return float(text)
+            value = float(num) / float(den) if float(den) else None
+        else:
+            value = float(text)
     except ValueError:
         return None
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _lat_name(lon_local: str) -> str:
