@@ -144,6 +144,60 @@ def audit(paths: tuple[str, ...], fmt: str, attackers: str, detail: bool, redact
     sys.exit(code)
 
 
+@main.command(cls=PathsCommand, context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-o", "--output-dir", "output_dir", type=click.Path(file_okay=False),
+              help="Write cleaned copies here (directory inputs keep their sub-folders). "
+                   "Default: NAME.cleaned.EXT beside each input.")
+@click.option("--in-place", is_flag=True, help="Replace each input by its verified clean "
+              "version (atomic rename; untouched when nothing had to go).")
+@click.option("--force", is_flag=True, help="Overwrite outputs that already exist.")
+@click.option("--dry-run", is_flag=True, help="List what would go (checked on a private "
+              "temp copy); write nothing.")
+@click.option("--all", "all_metadata", is_flag=True, help="Remove all metadata, not only "
+              "location (keeps what rendering needs: ICC profile, orientation).")
+@click.option("--sidecars", type=click.Choice(["report", "strip", "delete"]), default="report",
+              show_default=True, help="Location sidecars: report them as leaks; strip "
+              "coordinates from SRT/XMP; delete GPX/NMEA/KML/Takeout files too.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="table: one line per file; json: per-file results.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Write the report to FILE (atomically) instead of stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Only files that failed or still leak.")
+@click.option("-v", "--verbose", is_flag=True, help="Also what audit found and skipped files.")
+@input_options
+def strip(paths: tuple[str, ...], output_dir: str | None, in_place: bool, force: bool,
+          dry_run: bool, all_metadata: bool, sidecars: str, fmt: str, report_path: str | None,
+          quiet: bool, verbose: bool, exclude: tuple[str, ...]) -> None:
+    """Remove every location PATHS give away, without re-encoding, and prove it.
+
+    Each output is written to a temp file, re-audited, and renamed into place only when
+    the metadata attacker finds nothing left in it. Inputs are never modified unless
+    --in-place.
+
+    \b
+    Exit codes:
+      0  every output was written and verified clean
+      2  nothing to do (no photo, video or sidecar among the inputs)
+      3  some input could not be cleaned or verified, or a sidecar still leaks
+
+    \b
+    Examples:
+      geoprivacy strip holiday/ -o clean/          cleaned copies under clean/
+      geoprivacy strip --in-place IMG_0001.jpg     replace the file by its clean version
+      geoprivacy strip --dry-run --format json trip/
+    """
+    from geoprivacy.commands.strip import run_strip
+    from geoprivacy.defenses.strip.engine import StripSettings
+
+    if in_place and output_dir:
+        raise click.UsageError("--in-place and -o/--output-dir exclude each other")
+    settings = StripSettings(output_dir=output_dir, in_place=in_place, force=force,
+                             dry_run=dry_run, all_metadata=all_metadata, sidecars=sidecars)
+    sys.exit(run_strip(list(paths), settings, fmt=fmt, exclude=list(exclude),
+                       report_path=report_path, quiet=quiet, verbose=verbose))
+
+
 def _parse_truth(value: str | None) -> tuple[float, float] | None:
     if not value:
         return None
