@@ -114,7 +114,7 @@ class ResultCache:
         return json.loads(row[0]) if row else None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        self._pending.append((key, json.dumps(value, sort_keys=True)))
+        self._pending.append((key, json.dumps(value)))  # key order kept: same report
 
     def remember(self, skey: str, hashes: Hashes) -> None:
         self._pending_memo.append((skey, hashes.fast, hashes.sha256))
