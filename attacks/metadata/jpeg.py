@@ -16,6 +16,7 @@ from geoprivacy.attacks.metadata.iptc import PHOTOSHOP_HEADER, parse_photoshop_i
 from geoprivacy.attacks.metadata.xmp import parse_xmp
 from geoprivacy.errors import ParseError
 from geoprivacy.media.source import Source
+from geoprivacy.tracks import Fix
 
 MAX_SEGMENTS = 2048
 MAX_MPF_IMAGES = 32
@@ -26,6 +27,7 @@ XMP_SIG = b"http://ns.adobe.com/xap/1.0/\x00"
 XMP_EXT_SIG = b"http://ns.adobe.com/xmp/extension/\x00"
 FLIR_SIG = b"FLIR\x00"
 MPF_SIG = b"MPF\x00"
+GOPRO_SIG = b"GoPro\x00"
 STANDALONE = set(range(0xD0, 0xD8)) | {0x01, 0xD8}
 
 
@@ -102,6 +104,8 @@ def _app_segment(src: Source, marker: int, at: int, n: int, seg: _Segments, out:
             seg.flir.setdefault(sig[6], (at + 8, n - 8))
     elif marker == 0xED and sig.startswith(PHOTOSHOP_HEADER):
         seg.irb.append(src.read(at + len(PHOTOSHOP_HEADER), n - len(PHOTOSHOP_HEADER)))
+    elif marker == 0xE6 and sig.startswith(GOPRO_SIG):
+        _gopro(src.read(at + len(GOPRO_SIG), n - len(GOPRO_SIG)), out, prefix)
     elif marker == 0xE2 and sig.startswith(MPF_SIG) and main and seg.mpf is None:
         seg.mpf = (at + 4, src.read(at + 4, n - 4))
 
@@ -129,6 +133,27 @@ def _extended_chunk(body: bytes, seg: _Segments, out: Collector, prefix: str) ->
         return
     buf[offset:offset + len(data)] = data
     got.append((offset, offset + len(data)))
+
+
+def _gopro(data: bytes, out: Collector, prefix: str) -> None:
+    """GoPro stills: a GPMF tree in APP6, which can hold GPS5/GPS9 rows like the video track."""
+    try:
+        from geoprivacy.attacks.metadata.gpmf import parse_payload
+    except ImportError:  # the GPMF reader ships with the video parsers
+        return
+    payload = parse_payload(data)
+    for problem in payload.problems[:5]:
+        out.warn(f"{prefix}GoPro: {problem}")
+    fixes = [(kind, Fix(lat, lon, alt, utc)) for kind, lat, lon, alt, utc, fix, _dop
+             in payload.rows if fix != 0]
+    where = f"{prefix}GoPro:{fixes[0][0] if fixes else 'GPS'}"
+    if len(fixes) == 1:
+        fix = fixes[0][1]
+        out.position(where, fix.lat, fix.lon, detail={"altitude_m": fix.alt})
+    elif fixes:
+        out.track(where, [f for _, f in fixes])
+    elif payload.rows:
+        out.placeholder(where, f"{len(payload.rows)} GPS values without satellite lock")
 
 
 def _finish(src: Source, seg: _Segments, out: Collector, prefix: str) -> None:

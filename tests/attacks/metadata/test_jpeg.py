@@ -180,3 +180,18 @@ def test_mutations_never_raise_anything_but_parse_errors(pos: int, junk: bytes) 
         run(bytes(base))
     except GeoprivacyError:
         pass
+
+
+def _gpmf(key: bytes, typ: bytes, size: int, repeat: int, raw: bytes) -> bytes:
+    return key + typ + bytes([size]) + struct.pack(">H", repeat) + raw + b"\x00" * (-len(raw) % 4)
+
+
+def test_gopro_app6_gps5() -> None:
+    pytest.importorskip("geoprivacy.attacks.metadata.gpmf")
+    scal = _gpmf(b"SCAL", b"l", 4, 5, struct.pack(">5i", 10_000_000, 10_000_000, 1000, 1000, 100))
+    gps = _gpmf(b"GPSF", b"L", 4, 1, struct.pack(">I", 3)) + scal + _gpmf(
+        b"GPS5", b"l", 20, 1, struct.pack(">5i", 406584191, -739933542, 10000, 0, 0))
+    strm = _gpmf(b"STRM", b"\x00", 1, len(gps), gps)
+    devc = _gpmf(b"DEVC", b"\x00", 1, len(strm), strm)
+    out, _ = run(build_jpeg(segment(0xE6, b"GoPro\x00" + devc)))
+    assert located(out) == [("GoPro:GPS5", 40.658419, -73.993354)]
