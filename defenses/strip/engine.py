@@ -237,7 +237,7 @@ def strip_file(path: str, settings: StripSettings, table: dict[str, Writer] | No
         else:
             result = StripResult(path, item.kind, item.container, SKIPPED)
     else:
-        result = _strip_media(item, table[item.container], settings, claimed)
+        result = strip_media(item, table[item.container], settings, claimed)
     return StripResult(**{**result.__dict__, "seconds": time.perf_counter() - started})
 
 
@@ -258,7 +258,7 @@ def check_target(path: str, target: str, settings: StripSettings,
     return None
 
 
-def _strip_media(item: MediaItem, writer: Writer, settings: StripSettings,
+def strip_media(item: MediaItem, writer: Writer, settings: StripSettings,
                  claimed: set[str] | None) -> StripResult:
     base: dict[str, Any] = {"input": item.path, "container": item.container, "kind": item.kind}
     before = audit(item.path)

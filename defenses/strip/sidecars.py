@@ -71,20 +71,20 @@ def strip_sidecar(item: MediaItem, settings: engine.StripSettings,
     base = {"input": item.path, "container": item.container, "kind": item.kind}
     before = engine.audit(item.path)
     found = tuple(e.where for e in before.evidence)
-    if not before.evidence:
-        if before.errors:
-            return engine.StripResult(**base, status=engine.ERROR,
-                                      errors=tuple(f"cannot check: {e}" for e in before.errors))
-        return engine.StripResult(**base, status=engine.CLEAN, verified=True)
+    if not before.evidence and before.errors:
+        return engine.StripResult(**base, status=engine.ERROR,
+                                  errors=tuple(f"cannot check: {e}" for e in before.errors))
     mode = settings.sidecars
     editable = item.container in EDITABLE
+    if not before.evidence and not (editable and mode != "report"):
+        return engine.StripResult(**base, status=engine.CLEAN, verified=True)
     if mode == "report" or (mode == "strip" and not editable):
         hint = ("rerun with --sidecars strip to remove the coordinates" if editable else
                 f"a {item.container} file is all location: rerun with --sidecars delete")
         return engine.StripResult(**base, status=engine.LEAK, found=found,
                                   errors=(f"location sidecar left as it is; {hint}",))
     if editable:
-        return engine._strip_media(item, WRITERS[item.container], settings, claimed)
+        return engine.strip_media(item, WRITERS[item.container], settings, claimed)
     if settings.dry_run:
         return engine.StripResult(**base, status=engine.PLANNED, found=found, method="delete",
                                   removed=("whole file (would be deleted)",), verified=True)
