@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections import deque
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -175,11 +176,10 @@ def walk(block: TiffBlock, out: Collector, where_prefix: str) -> None:
 
 def _walk(block: TiffBlock, out: Collector, where_prefix: str) -> None:
     visited: set[int] = set()
-    # queue of (offset, label, follow_chain, kind)
-    queue: list[tuple[int, str, bool, str]] = [(block.first_ifd, "IFD0", True, "ifd")]
-    gps_found = 0
+    # (offset, label, follows the next-IFD chain, is a GPS IFD); labels: IFD0, IFD0/ExifIFD, …
+    queue: deque[tuple[int, str, bool, bool]] = deque([(block.first_ifd, "IFD0", True, False)])
     while queue:
-        offset, label, chain, kind = queue.pop(0)
+        offset, label, chain, gps = queue.popleft()
         index = 0
         while offset:
             if offset in visited:
@@ -196,17 +196,15 @@ def _walk(block: TiffBlock, out: Collector, where_prefix: str) -> None:
                 break
             if short:
                 out.warn(f"{where_prefix}: {label} entry count runs past the block; cut short")
-            if kind == "gps":
-                gps_found += 1
+            if gps:
                 _decode_gps(block, entries, out, _gps_prefix(where_prefix, label))
                 break
             for entry in entries:
                 _visit_entry(block, entry, label, queue, out, where_prefix)
             if not chain:
                 break
-            offset = nxt
-            index += 1
-            label = f"IFD{index}" if label.startswith("IFD") else f"{label.split('#')[0]}#{index}"
+            offset, index = nxt, index + 1
+            label = f"IFD{index}"
 
 
 def _gps_prefix(where_prefix: str, label: str) -> str:
@@ -215,7 +213,7 @@ def _gps_prefix(where_prefix: str, label: str) -> str:
     return where_prefix if owner == "IFD0" else f"{where_prefix}:{owner}"
 
 
-def _visit_entry(block: TiffBlock, entry: Entry, label: str, queue: list[tuple[int, str, bool, str]],
+def _visit_entry(block: TiffBlock, entry: Entry, label: str, queue: deque[tuple[int, str, bool, bool]],
                  out: Collector, where_prefix: str) -> None:
     owner = label.split("/")[0]
     try:
@@ -224,16 +222,16 @@ def _visit_entry(block: TiffBlock, entry: Entry, label: str, queue: list[tuple[i
                 out.placeholder(f"{_gps_prefix(where_prefix, owner)}:GPSInfo",
                                 "GPSInfo pointer present but empty")
             for p in block.pointers(entry)[:1]:
-                queue.append((p, f"{owner}/GPS", False, "gps"))
+                queue.append((p, f"{owner}/GPS", False, True))
         elif entry.tag == TAG_EXIF_IFD:
             for p in block.pointers(entry)[:1]:
-                queue.append((p, f"{owner}/ExifIFD", False, "ifd"))
+                queue.append((p, f"{owner}/ExifIFD", False, False))
         elif entry.tag == TAG_INTEROP_IFD:
             for p in block.pointers(entry)[:1]:
-                queue.append((p, f"{owner}/Interop", False, "ifd"))
+                queue.append((p, f"{owner}/Interop", False, False))
         elif entry.tag == TAG_SUBIFDS and owner.startswith("IFD"):
             for i, p in enumerate(block.pointers(entry)):
-                queue.append((p, f"SubIFD{i + 1}", False, "ifd"))
+                queue.append((p, f"SubIFD{i + 1}", False, False))
         elif entry.tag in (TAG_XMP, TAG_IPTC, TAG_PHOTOSHOP) and entry.size > 0:
             _embedded_blob(block, entry, out, where_prefix, owner)
     except ParseError as exc:

@@ -10,7 +10,7 @@ from geoprivacy.attacks.metadata.common import Collector
 from geoprivacy.attacks.metadata.iptc import parse_iptc, parse_photoshop_irb
 from geoprivacy.types import EvidenceKind, Granularity
 from tests.attacks.metadata.jpegbuild import iptc_record, irb
-from tests.attacks.metadata.test_xmp import packet
+from tests.attacks.metadata.xmpbuild import packet
 from tests.attacks.metadata.tiffbuild import exif_with_gps, gps_entries
 
 

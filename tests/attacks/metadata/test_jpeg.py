@@ -14,7 +14,7 @@ from geoprivacy.media.source import Source
 from geoprivacy.types import EvidenceKind, Granularity
 from tests.attacks.metadata.jpegbuild import (exif_app1, extended_xmp_app1s, iptc_record, irb,
                                               jpeg as build_jpeg, segment, xmp_app1)
-from tests.attacks.metadata.test_xmp import packet
+from tests.attacks.metadata.xmpbuild import packet
 from tests.attacks.metadata.tiffbuild import exif_with_gps, gps_entries
 
 LAT = 52 + 30 / 60 + 12.34 / 3600

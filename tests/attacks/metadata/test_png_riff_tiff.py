@@ -13,7 +13,7 @@ from geoprivacy.attacks.metadata import png, riff, tiff
 from geoprivacy.attacks.metadata.common import Collector
 from geoprivacy.errors import GeoprivacyError, ParseError
 from geoprivacy.media.source import Source
-from tests.attacks.metadata.test_xmp import packet
+from tests.attacks.metadata.xmpbuild import packet
 from tests.attacks.metadata.tiffbuild import (ASCII, LONG, UNDEF, Ptr, build, exif_with_gps,
                                               gps_entries)
 
