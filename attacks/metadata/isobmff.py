@@ -33,8 +33,9 @@ CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"u
 
 
 def fourcc(kind: bytes) -> str:
-    """A box type as text for messages and tag paths (``©xyz`` stays readable)."""
-    return kind.decode("latin-1")
+    """A box type as text for messages and tag paths (``©xyz`` stays readable, control bytes
+    of a damaged header are escaped so that one error stays one printable line)."""
+    return "".join(chr(b) if 0x20 <= b < 0x7F or b >= 0xA0 else f"\\x{b:02x}" for b in kind)
 
 
 @dataclass(frozen=True)
@@ -246,8 +247,9 @@ def parse(src: Source, out: Collector) -> None:
     for box in top:
         if box.type == b"moov":
             parse_moov(walker, box)
-        elif box.type == b"meta":
+        elif box.type == b"meta":   # HEIF items, or keys/ilst in a top-level movie meta
             heif.parse_meta(walker, box)
+            quicktime.parse_meta(walker, box, "QuickTime", 1)
         elif box.type == b"uuid":
             quicktime.parse_uuid(walker, box, "QuickTime")
         elif box.type == b"udta":

@@ -358,3 +358,29 @@ def test_text_track_without_gps_reports_nothing() -> None:
     data = movie_with_samples(b"sbtl", sample_entry(b"tx3g", bytes(30)), [sample])
     _, out, errors, _ = read_bmff(data)
     assert not errors and not out.evidence
+
+
+def test_mutated_movies_never_raise(shared_data: Path) -> None:
+    """Seeded byte mutations of real movies: only one-line errors, never an exception or a hang."""
+    import random
+
+    from geoprivacy.attacks.metadata import isobmff
+    from geoprivacy.errors import GeoprivacyError
+
+    rng = random.Random(20261125)
+    seeds = [(shared_data / p).read_bytes() for p in
+             ("videos/70mai_NO20191130-120156-000121.MP4", "videos/QuickTime.mov",
+              "photos/QuickTime.heic")]
+    seeds.append(_heif(_exif_item(), 0, XMP_PACKET))
+    started = time.perf_counter()
+    for _ in range(400):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(data))
+            data[at:at + 4] = rng.choice([b"\x00\x00\x00\x00", b"\xff\xff\xff\xff",
+                                          b"\x00\x00\x00\x01", bytes([rng.randrange(256)])])
+        try:
+            isobmff.parse(Source.from_bytes(bytes(data)), Collector())
+        except GeoprivacyError:
+            pass
+    assert time.perf_counter() - started < 10
