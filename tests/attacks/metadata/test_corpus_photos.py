@@ -104,3 +104,20 @@ def test_flir_sign_comes_from_the_separate_reference(shared_data: Path) -> None:
 def test_piexif_garbage_is_invalid_not_a_place(shared_data: Path) -> None:
     result, _ = audit({"path": "malformed/Piexif_01.jpg"})
     assert [e.kind for e in result.evidence] == [EvidenceKind.INVALID]
+
+
+@pytest.mark.parametrize("entry", [p for p in PHOTOS if p.values[0]["path"].startswith("photos/")])
+def test_truncated_copies_give_errors_not_crashes(entry: dict, tmp_path: Path,
+                                                  shared_data: Path) -> None:
+    data = (SHARED_DATA / entry["path"]).read_bytes()[:300_000]
+    for cut in sorted({5, 40, 200, 1000, len(data) // 3, len(data) // 2, len(data) - 1}):
+        if not 0 < cut < len(data):
+            continue
+        path = tmp_path / f"cut{cut}"
+        path.write_bytes(data[:cut])
+        result, seconds = audit({"path": str(path)})
+        assert seconds < 1.0
+        assert result.status in ("ok", "error", "skipped")  # too short to sniff: skipped
+        assert all(isinstance(e, str) and "\n" not in e for e in result.errors)
+        if not result.has_location and result.errors:
+            assert result.status == "error"
