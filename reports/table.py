@@ -37,8 +37,8 @@ def _rows(f: FileResult, options: WriteOptions) -> list[tuple[str, str, str]]:
         if not options.verbose and not ev.is_location and f.has_location:
             continue
         rows.append((ev.kind.value, ev.where, describe(ev, options.redact)))
-    for err in f.errors:
-        rows.append(("error" if f.status == "error" else "warning", "", err))
+    if f.errors:  # one line per file, however many parts of it failed
+        rows.append(("error" if f.status == "error" else "warning", "", "; ".join(f.errors)))
     return rows
 
 
