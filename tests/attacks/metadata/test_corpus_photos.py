@@ -119,5 +119,5 @@ def test_truncated_copies_give_errors_not_crashes(entry: dict, tmp_path: Path,
         assert seconds < 1.0
         assert result.status in ("ok", "error", "skipped")  # too short to sniff: skipped
         assert all(isinstance(e, str) and "\n" not in e for e in result.errors)
-        if not result.has_location and result.errors:
+        if not result.has_location and result.errors and result.container != "unknown":
             assert result.status == "error"
