@@ -1,7 +1,8 @@
 """GPS written as text into a movie's subtitle track (``tx3g``/mov_text, QuickTime ``text``).
 
 Many dashcams and drones burn their GPS into a subtitle track instead of a metadata box:
-NMEA sentences (``$GPRMC``, ``$GPGGA``, read by the NMEA sidecar parser), DJI-style ``[latitude: …] [longitude: …]`` fields,
+NMEA sentences (``$GPRMC``, ``$GPGGA``, read by the NMEA sidecar parser), DJI-style
+``[latitude: …] [longitude: …]`` fields,
 the older DJI ``GPS(lon, lat, alt)`` (longitude first), or plain ``N22.5431 E113.9542`` /
 ``22.543100, 113.954200`` pairs. Each text sample is read through the sample table (never the
 video) and every position becomes a fix of one track per text flavour.
@@ -22,7 +23,8 @@ MAX_FIXES = 2_000_000
 _DJI_LAT = re.compile(r"latitude\s*[:=]\s*(-?\d+(?:\.\d+)?)", re.I)
 _DJI_LON = re.compile(r"long(?:i)?tude\s*[:=]\s*(-?\d+(?:\.\d+)?)", re.I)
 _DJI_ALT = re.compile(r"(?:rel_alt|abs_alt|altitude)\s*[:=]\s*(-?\d+(?:\.\d+)?)", re.I)
-_DJI_OLD = re.compile(r"GPS\s*\(\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*(?:,\s*(-?\d+(?:\.\d+)?))?")
+_NUM = r"(-?\d+(?:\.\d+)?)"
+_DJI_OLD = re.compile(rf"GPS\s*\(\s*{_NUM}\s*,\s*{_NUM}\s*(?:,\s*{_NUM})?")
 _HEMI = re.compile(r"([NS])\s*:?\s*(\d{1,2}\.\d{3,})\W{0,3}([EW])\s*:?\s*(\d{1,3}\.\d{3,})")
 _PAIR = re.compile(r"(?<![\d.])(-?\d{1,2}\.\d{4,})\s*,\s*(-?\d{1,3}\.\d{4,})(?![\d.])")
 

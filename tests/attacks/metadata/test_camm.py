@@ -1,4 +1,4 @@
-"""Google CAMM tracks written from the Street View Camera Motion Metadata Spec (packet types 5, 6)."""
+"""Google CAMM tracks written from the Street View Camera Motion Metadata Spec (types 5, 6)."""
 
 from __future__ import annotations
 

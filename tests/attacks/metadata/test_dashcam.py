@@ -1,4 +1,4 @@
-"""Dashcam boxes: the 70mai corpus files and a Novatek ``gps ``/``freeGPS`` file built from its layout."""
+"""Dashcam boxes: the 70mai corpus files and Novatek ``gps ``/``freeGPS`` built from its layout."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_70mai_record_layout_generated() -> None:
 
 def freegps_block(lat_ddmm: float, ns: bytes, lon_ddmm: float, ew: bytes, status: bytes = b"A",
                   when: tuple[int, int, int, int, int, int] = (10, 30, 5, 21, 6, 14)) -> bytes:
-    """A Novatek ``freeGPS`` block: free box, ``GPS `` magic, time at 48, fix at 72, floats at 76."""
+    """A Novatek ``freeGPS`` block: ``free`` box, ``GPS ``, time at 48, fix at 72, floats at 76."""
     hour, minute, second, year, month, day = when
     body = bytearray(b"GPS " + bytes(0x400 - 12))
     struct.pack_into("<6I", body, 48 - 8, hour, minute, second, year, month, day)

@@ -27,8 +27,8 @@ def nest(key: bytes, *children: bytes) -> bytes:
 def gps5_payload(rows: list[tuple[float, float, float]], fix: int = 3,
                  utc: bytes = b"191118234514.000") -> bytes:
     scal = struct.pack(">5i", 10_000_000, 10_000_000, 1000, 1000, 100)
-    values = b"".join(struct.pack(">5i", round(lat * 1e7), round(lon * 1e7), round(alt * 1000), 0, 0)
-                      for lat, lon, alt in rows)
+    values = b"".join(struct.pack(">5i", round(lat * 1e7), round(lon * 1e7), round(alt * 1000),
+                                  0, 0) for lat, lon, alt in rows)
     stream = nest(b"STRM",
                   klv(b"STNM", b"c", 1, 12, b"GPS (Lat.)\x00\x00"),
                   klv(b"GPSF", b"L", 4, 1, struct.pack(">I", fix)),

@@ -1,4 +1,4 @@
-"""ISO-BMFF walker and QuickTime/3GPP/HEIF location boxes: the corpus table, then generated files."""
+"""ISO-BMFF walker, QuickTime/3GPP/HEIF location boxes: the corpus table, then generated files."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from geoprivacy.types import EvidenceKind, Granularity
 from tests.attacks.metadata.bmffbuild import box, ftyp, full_box, locations, movie_with_samples, \
     mvhd, only, read_bmff, sample_entry
 from tests.attacks.metadata.tiffbuild import exif_with_gps, gps_entries
-from tests.corpus import SHARED_DATA, entries
+from tests.corpus import entries
 
 BMFF_PREFIXES = ("HEIC", "MP4", "MOV", "3GP")
 CORPUS = [e for e in entries("photo", "video", "malformed")
