@@ -35,6 +35,7 @@ class Expanded:
     items: list[tuple[str, str]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     tmpdir: str | None = None
+    extracted: int = 0       # names temp files uniquely across every archive of the run
 
     def cleanup(self) -> None:
         if self.tmpdir:
@@ -117,7 +118,8 @@ def _copy(src: IO[bytes], dst_path: str, budget: _Budget) -> str | None:
 def _target(out: Expanded, budget: _Budget, name: str) -> str:
     suffix = PurePosixPath(name).suffix[:16]
     suffix = suffix if suffix[1:].isalnum() else ""
-    return os.path.join(out.tmpdir or "", f"m{budget.count:07d}{suffix}")
+    out.extracted += 1
+    return os.path.join(out.tmpdir or "", f"m{out.extracted:08d}{suffix}")
 
 
 def _expand_zip(path: str, out: Expanded, limits: Limits) -> None:
