@@ -384,3 +384,18 @@ def test_mutated_movies_never_raise(shared_data: Path) -> None:
         except GeoprivacyError:
             pass
     assert time.perf_counter() - started < 10
+
+
+def test_renamed_proxy_goes_through_the_metadata_attacker(tmp_path: Path, shared_data: Path) -> None:
+    """Dispatch is by sniffed container: a GoPro .LRV proxy reaches the ISO-BMFF parser."""
+    from geoprivacy.attacks.metadata import MetadataAttacker
+    from geoprivacy.types import MediaItem
+
+    copy = tmp_path / "GL010001.LRV"
+    shutil.copyfile(shared_data / "videos/max-heromode.mp4", copy)
+    with Source.from_path(copy) as src:
+        sniffed = sniff(src)
+    item = MediaItem(str(copy), sniffed.kind, sniffed.container, sniffed.mime, copy.stat().st_size)
+    outcome = MetadataAttacker().attack(item)
+    assert not outcome.errors
+    assert {e.where for e in outcome.evidence} >= {"GPMF:GPS5", "QuickTime:©xyz"}
