@@ -111,7 +111,7 @@ def _text(keyword: bytes, text: bytes, out: Collector) -> None:
         parse_xmp(text, out, f"PNG:{keyword[:40].decode('latin-1')}:XMP")
 
 
-_RAW = re.compile(rb"^\s*\S+\s+(\d+)\s+(.*)$", re.S)
+_RAW = re.compile(rb"^\s*[^\n]*\n\s*(\d+)\s*\n(.*)$", re.S)  # name line, length, hex
 
 
 def _raw_profile(text: bytes, out: Collector, keyword: bytes) -> bytes:
