@@ -61,7 +61,7 @@ def _sexagesimal(text: str, degree_digits: int) -> tuple[float, float] | None:
     step = 10.0 ** -len(frac) if frac else 1.0
     extra = len(whole) - degree_digits
     try:
-        if extra <= 0:                      # ±DD.DDD
+        if extra <= 0 or (extra == 1 and whole.startswith("0")):   # ±DD.DDD (or ±0DD.DDD)
             return sign * float(body), step
         if extra == 2:                      # ±DDMM.MMM
             deg, minutes = float(whole[:degree_digits]), float(whole[degree_digits:] + "." + frac)

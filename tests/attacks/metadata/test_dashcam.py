@@ -92,3 +92,12 @@ def test_novatek_all_void_is_a_placeholder() -> None:
 def test_freegps_rejects_other_blocks() -> None:
     assert decode_freegps(b"") is None
     assert decode_freegps(box(b"free", b"XXXX" + bytes(200))) is None
+
+
+def test_detail_lists_every_fix(shared_data: Path) -> None:
+    from geoprivacy.attacks.metadata.common import Options
+
+    path = shared_data / "videos/70mai_NO20191130-120156-000121.MP4"
+    _, out, _, _ = read_bmff(path, Options(detail=True))
+    fixes = only(out, "70mai:GPS").detail["track"]["fixes"]
+    assert len(fixes) == 61 and [f["time"] for f in fixes[:3]] == [0.0, 1.0, 2.0]

@@ -119,6 +119,7 @@ def test_thm_thumbnail_is_sniffed_as_jpeg(tmp_path: Path, shared_data: Path) -> 
     ("+4012.5-07530.25/", 40.208333, -75.504167, None, 0.1 / 60),
     ("+401230.5-0753015/", 40.208472, -75.504167, None, 1 / 3600),
     ("-33.8688+151.2093CRSWGS_84/", -33.8688, 151.2093, None, 1e-4),
+    ("+033.8688+0151.2093/", 33.8688, 151.2093, None, 1e-4),
 ])
 def test_iso6709_forms(text: str, lat: float, lon: float, alt: float | None,
                        step: float) -> None:
