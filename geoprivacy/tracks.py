@@ -69,8 +69,13 @@ def stop_clusters(fixes: list[Fix], radius_m: float = DEFAULT_STOP_RADIUS_M,
     """Places where the track dwells within ``radius_m`` for at least ``min_seconds``.
 
     A greedy sweep: a cluster grows while fixes stay within the radius of its first fix.
-    Without timestamps there is no dwell time, so there are no stops.
+    Without timestamps there is no dwell time, so there are no stops. Dense telemetry (30 Hz
+    drone SRTs, 18 Hz GPMF) is thinned to one fix per second first: the sweep costs fixes ×
+    fixes-per-window, which at 30 Hz took minutes, and stops are about minutes anyway.
     """
+    if all(f.time is None for f in fixes):
+        return []
+    fixes = _one_per_second(fixes)
     stops: list[dict[str, Any]] = []
     i = 0
     n = len(fixes)
@@ -92,3 +97,16 @@ def stop_clusters(fixes: list[Fix], radius_m: float = DEFAULT_STOP_RADIUS_M,
         else:
             i += 1
     return stops
+
+
+def _one_per_second(fixes: list[Fix]) -> list[Fix]:
+    """Fixes at least a second apart (all kept when some have no time)."""
+    if any(f.time is None for f in fixes):
+        return fixes
+    kept: list[Fix] = []
+    for fix in fixes:
+        if not kept or fix.time - kept[-1].time >= 1.0:  # type: ignore[operator]
+            kept.append(fix)
+    if kept[-1] is not fixes[-1]:
+        kept.append(fixes[-1])
+    return kept

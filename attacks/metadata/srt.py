@@ -62,22 +62,20 @@ def parse(src: Source, out: Collector) -> None:
     text = read_text(src, out, "SRT")
     found: dict[str, _Found] = {}
     homes: dict[tuple[float, float], list[Any]] = {}
-    entries = 0
-    last_had_fix = False
+    entries = total = added = 0
     matches = list(_TIME_LINE.finditer(text))
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
         block = _TAG.sub(" ", text[match.end():end])
         start_s, end_s = _seconds(match.groups()[:4]), _seconds(match.groups()[4:])
         entries += 1
-        before = sum(len(f.fixes) for f in found.values())
-        _read_block(block, start_s, end_s, found, homes)
-        last_had_fix = sum(len(f.fixes) for f in found.values()) > before
-        if sum(len(f.fixes) for f in found.values()) >= MAX_FIXES:
+        added = _read_block(block, start_s, end_s, found, homes)
+        total += added
+        if total >= MAX_FIXES:
             out.warn(f"SRT: more than {MAX_FIXES} fixes; the rest of the file was not read")
             break
-    if found and not last_had_fix and not text.rstrip(" \t\r").endswith("\n\n"):
-        out.warn("SRT: the last subtitle entry has no position and the file ends mid-entry "
+    if found and not added and not text.rstrip(" \t\r").endswith("\n\n"):
+        out.warn("SRT: the last subtitle entry has no GPS fix and the file ends mid-entry "
                  "(cut short?); the entries before it were read")
     for where, item in found.items():
         _report_track(where, item, entries, out)
@@ -93,8 +91,8 @@ def parse(src: Source, out: Collector) -> None:
 
 
 def _read_block(block: str, start_s: float, end_s: float, found: dict[str, _Found],
-                homes: dict[tuple[float, float], list[Any]]) -> None:
-    """Fixes of one subtitle entry, by the first layout that matches it."""
+                homes: dict[tuple[float, float], list[Any]]) -> int:
+    """Fixes of one subtitle entry, by the first layout that matches it; returns how many."""
     clock = _clock(block)
     media = (("media_start", start_s), ("media_end", end_s))
     # Drop the next entry's index number, which sits on the last line of this block.
@@ -108,10 +106,11 @@ def _read_block(block: str, start_s: float, end_s: float, found: dict[str, _Foun
         extra = media + ((("rel_alt", fields["rel_alt"]),) if "rel_alt" in fields else ())
         _add(found, "SRT:GPS", "dji-bracket [latitude: …] [longitude: …]",
              Fix(fields["latitude"], fields["longitude"], alt, None, extra), clock)
-        return
+        return 1
 
     parens = _PAREN.findall(block)
     if parens:
+        count = 0
         for name, first, second, third in parens:
             lon, lat, swapped = _lon_first(float(first), float(second))
             if name == "HOME":
@@ -123,7 +122,8 @@ def _read_block(block: str, start_s: float, end_s: float, found: dict[str, _Foun
                 item = _add(found, "SRT:GPS", "dji GPS (lon, lat, alt)",
                             Fix(lat, lon, alt, None, media), clock)
                 item.swapped += swapped
-        return
+                count += 1
+        return count
 
     if "$" in block:
         result = parse_nmea(block.splitlines())
@@ -132,12 +132,14 @@ def _read_block(block: str, start_s: float, end_s: float, found: dict[str, _Foun
                 nmea_clock = fix.time if result.dated else clock
                 _add(found, "SRT:NMEA", "NMEA sentences in subtitles",
                      Fix(fix.lat, fix.lon, fix.alt, None, media + fix.extra), nmea_clock)
-            return
+            return len(result.fixes)
 
     pair = _text_pair(block)
     if pair:
         _add(found, "SRT:text", "dashcam text coordinates",
              Fix(pair[0], pair[1], None, None, media), clock)
+        return 1
+    return 0
 
 
 def _lon_first(first: float, second: float) -> tuple[float, float, bool]:

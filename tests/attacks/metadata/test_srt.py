@@ -145,3 +145,19 @@ def test_hostile_srt_text_is_bounded_and_quiet() -> None:
             + "9" * 100000 + "\n")
     _, out, errors = read_sidecar(junk.encode())
     assert locations(out) == []
+
+
+def test_dense_drone_srt_generated_hover_is_a_stop() -> None:
+    """30 entries a second (DJI at 30 fps): 3 minutes of hover, then a slow climb away."""
+    bodies = []
+    for i in range(30 * 240):
+        seconds = i / 30
+        lat = 46.0 if seconds < 180 else 46.0 + (seconds - 180) * 2e-5   # ~2 m/s after hover
+        clock = f"2023-04-05 06:{7 + int(seconds) // 60:02d}:{int(seconds) % 60:02d},{i % 30:03d}"
+        bodies.append(f"{clock}\n[latitude: {lat:.6f}] [longitude: 7.500000] [altitude: 50.0]")
+    _, out, _ = read_sidecar(_srt(*bodies, step=1 / 30).encode())
+    track = by_where(out, "SRT:GPS").detail["track"]
+    assert track["count"] == 7200
+    assert len(track["stops"]) == 1
+    stop = track["stops"][0]
+    assert stop["lat"] == pytest.approx(46.0, abs=1e-4) and 175 <= stop["seconds"] <= 205  # + ~22 s to leave 50 m
