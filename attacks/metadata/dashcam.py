@@ -11,7 +11,8 @@ Novatek ``gps `` atom in ``moov``: ``u32 version, u32 count, (u32 offset, u32 si
 each pair points at a ``free`` box whose payload starts with ``GPS `` (a ``freeGPS`` block):
 ``u32 hour, minute, second, year-2000, month, day`` at block offset 48 (little-endian), then
 status ``A``/``V``, ``N``/``S``, ``E``/``W`` at 72..74 and float32 latitude and longitude in
-DDMM.MMMM at 76 and 80 (speed in knots at 84, heading at 88).
+DDMM.MMMM at 76 and 80 (speed in knots at 84, heading at 88); blocks whose header says ``IQS``
+hold int32 degrees * 1e7 there instead (exiftool's "type 3b").
 """
 
 from __future__ import annotations
@@ -105,9 +106,14 @@ def decode_freegps(block: bytes) -> Fix | None:
     status, lat_ref, lon_ref = block[72:73], block[73:74], block[74:75]
     if status != b"A" or lat_ref not in (b"N", b"S") or lon_ref not in (b"E", b"W"):
         return None
-    lat_raw, lon_raw, knots = struct.unpack_from("<fff", block, 76)
-    lat = ddmm_to_degrees(lat_raw) * (-1 if lat_ref == b"S" else 1)
-    lon = ddmm_to_degrees(lon_raw) * (-1 if lon_ref == b"W" else 1)
+    if block[16:19] == b"IQS":   # variant: decimal degrees * 1e7 and speed in m/s * 100
+        lat_i, lon_i, speed = struct.unpack_from("<iii", block, 76)
+        lat, lon, knots = abs(lat_i) / 1e7, abs(lon_i) / 1e7, speed / 100 / 0.514444
+    else:
+        lat_raw, lon_raw, knots = struct.unpack_from("<fff", block, 76)
+        lat, lon = ddmm_to_degrees(abs(lat_raw)), ddmm_to_degrees(abs(lon_raw))
+    lat = -lat if lat_ref == b"S" else lat
+    lon = -lon if lon_ref == b"W" else lon
     when: float | None = None
     if 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61 \
             and year < 200:

@@ -76,6 +76,14 @@ def test_novatek_freegps_generated_from_layout() -> None:
     assert summary["first"]["time_iso"] == "2021-06-14T10:30:05Z"
 
 
+def test_novatek_iqs_variant_uses_decimal_degrees() -> None:
+    block = bytearray(freegps_block(0.0, b"S", 0.0, b"W"))
+    block[16:19] = b"IQS"
+    struct.pack_into("<iii", block, 76, 339_000_000, 1_512_000_000, 500)
+    fix = decode_freegps(bytes(block))
+    assert fix is not None and (fix.lat, fix.lon) == pytest.approx((-33.9, -151.2))
+
+
 def test_novatek_block_pointing_past_end_of_file() -> None:
     gps = box(b"gps ", struct.pack(">III", 0x101, 1, 10_000_000) + struct.pack(">I", 1024))
     data = ftyp(b"mp42") + box(b"moov", mvhd() + gps)
