@@ -160,4 +160,5 @@ def test_dense_drone_srt_generated_hover_is_a_stop() -> None:
     assert track["count"] == 7200
     assert len(track["stops"]) == 1
     stop = track["stops"][0]
-    assert stop["lat"] == pytest.approx(46.0, abs=1e-4) and 175 <= stop["seconds"] <= 205  # + ~22 s to leave 50 m
+    assert stop["lat"] == pytest.approx(46.0, abs=1e-4)
+    assert 175 <= stop["seconds"] <= 205      # 180 s hover + ~22 s to leave the 50 m radius
