@@ -1,0 +1,228 @@
+"""Writers on files built in the test: each location block removed, everything else kept."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import struct
+from pathlib import Path
+
+import pytest
+
+from geoprivacy.defenses.strip import StripOptions, exif_edit
+from geoprivacy.defenses.strip.engine import CLEANED, StripSettings, audit, strip_file
+from geoprivacy.defenses.strip.iptc_edit import clean_iim
+from geoprivacy.defenses.strip.jpeg import parse_segments
+from geoprivacy.defenses.strip.xmp_edit import clean_xmp
+from geoprivacy.errors import ParseError
+from tests.defenses.strip import builders as b
+from tests.defenses.strip.helpers import EXIFTOOL, exiftool_json, location_tags
+from tests.defenses.strip.helpers import warnings as all_warnings
+
+needs_exiftool = pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed")
+
+
+def strip(tmp_path: Path, name: str, data: bytes, *, all_metadata: bool = False) -> Path:
+    src = tmp_path / name
+    src.write_bytes(data)
+    result = strip_file(str(src), StripSettings(output_dir=str(tmp_path / "out"),
+                                                all_metadata=all_metadata))
+    assert result.status == CLEANED and result.verified, result.errors
+    out = Path(result.output)
+    assert not audit(str(out)).evidence
+    return out
+
+
+def warnings(record: dict) -> set[str]:
+    """exiftool warnings, less the one our synthetic MakerNote always causes."""
+    return all_warnings(record) - {"[minor] Unrecognized MakerNotes"}
+
+
+def exif_record(path: Path) -> dict:
+    return exiftool_json([path], "-G1", "-ee", "-warning", "-Orientation", "-gps:all",
+                         "-location:all", "-xmp:all", "-iptc:all")[str(path)]
+
+
+def dirty_jpeg() -> bytes:
+    iptc = b.iim(2, 0, b"\x00\x04") + b.iim(2, 5, b"Keep") + b.iim(2, 90, b"Lund") \
+        + b.iim(2, 101, b"Sweden")
+    return b.with_segments(b.plain_jpeg(), [
+        b.exif_segment(b.make_exif(orientation=6)),
+        b.segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + b.xmp_packet(b.GPS_XMP_BODY)),
+        b.segment(0xED, b"Photoshop 3.0\x00" + b.irb(0x0404, iptc)),
+    ])
+
+
+@needs_exiftool
+def test_jpeg_default_keeps_length_makernote_and_scan(tmp_path: Path) -> None:
+    data = dirty_jpeg()
+    out = strip(tmp_path, "a.jpg", data).read_bytes()
+    assert len(out) == len(data)
+    note = data.index(b.MAKERNOTE)
+    assert out[note:note + len(b.MAKERNOTE)] == b.MAKERNOTE
+    _, sos = parse_segments(data)
+    assert out[sos:] == data[sos:]
+    rec = exif_record(tmp_path / "out" / "a.jpg")
+    assert location_tags(rec) == {} and not warnings(rec)
+    assert rec["IFD0:Orientation"] == [6]
+    assert rec["XMP-dc:Title"] == ["Keep this title"]
+    assert rec["IPTC:ObjectName"] == ["Keep"]
+
+
+@needs_exiftool
+def test_jpeg_extended_xmp_cleaned_and_guid_renewed(tmp_path: Path) -> None:
+    extended = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+                b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+                b'rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+                b'xmlns:dc="http://purl.org/dc/elements/1.1/" exif:GPSLatitude="55,42.0N" '
+                b'exif:GPSLongitude="13,11.4E"><dc:description><rdf:Alt><rdf:li '
+                b'xml:lang="x-default">Extended stays</rdf:li></rdf:Alt></dc:description>'
+                b'</rdf:Description></rdf:RDF></x:xmpmeta>')
+    guid = hashlib.md5(extended).hexdigest().upper()
+    main = b.xmp_packet('<dc:title><rdf:Alt><rdf:li xml:lang="x-default">t</rdf:li></rdf:Alt>'
+                        '</dc:title>', extended_guid=guid)
+    data = b.with_segments(b.plain_jpeg(), [
+        b.segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + main),
+        *b.extended_xmp_segments(extended, guid, 150)])
+    assert location_tags(exif_record(_write(tmp_path / "in.jpg", data)))   # exiftool sees GPS
+    out = strip(tmp_path, "a.jpg", data)
+    blob = out.read_bytes()
+    new_guid = re.search(rb'HasExtendedXMP="([0-9A-F]{32})"', blob).group(1).decode()
+    assert new_guid != guid
+    parts = re.findall(rb"http://ns.adobe.com/xmp/extension/\x00([0-9A-F]{32})(.{8})", blob,
+                       re.S)
+    assert parts and all(g.decode() == new_guid for g, _ in parts)
+    rec = exif_record(out)
+    assert location_tags(rec) == {} and not warnings(rec)
+    assert rec["XMP-dc:Description"] == ["Extended stays"]     # exiftool accepted the GUID
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@needs_exiftool
+def test_jpeg_mpf_secondary_image_cleaned_in_place(tmp_path: Path) -> None:
+    secondary = b.with_segments(b.plain_jpeg((16, 12), (10, 200, 10)),
+                                [b.exif_segment(b.make_exif(lat=40.1, lon=3.7))])
+    data = b.mpf_file(b.plain_jpeg(), secondary)
+    assert location_tags(exif_record(_write(tmp_path / "in.jpg", data)))
+    src = tmp_path / "a.jpg"
+    src.write_bytes(data)
+    result = strip_file(str(src), StripSettings(output_dir=str(tmp_path / "out")))
+    assert result.status == CLEANED and any(r.startswith("MPF image 2:") for r in result.removed)
+    out = Path(result.output).read_bytes()
+    start = len(data) - len(secondary)
+    assert len(out) == len(data) and out[start:start + 2] == b"\xff\xd8"
+    inner = out[start:]
+    segs, _ = parse_segments(inner)
+    exif = next(s for s in segs if inner[s.payload:s.payload + 4] == b"Exif")
+    layout = exif_edit.walk(inner, exif.payload + 6, exif.end)
+    assert "GPS" not in [role for role, _ in layout.ifds]
+    assert location_tags(exif_record(Path(result.output))) == {}
+
+
+@needs_exiftool
+def test_jpeg_all_keeps_orientation_icc_and_pixels(tmp_path: Path) -> None:
+    from PIL import Image, ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = b.with_segments(b.plain_jpeg(icc_profile=icc), [
+        b.exif_segment(b.make_exif(orientation=6)),
+        b.segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + b.xmp_packet(b.GPS_XMP_BODY)),
+        b.segment(0xFE, b"a comment")]) + b"trailing bytes after EOI"
+    out = strip(tmp_path, "a.jpg", data, all_metadata=True)
+    rec = exif_record(out)
+    assert rec.get("IFD0:Orientation") == [6]
+    assert not [k for k in rec if k.startswith("XMP")] and location_tags(rec) == {}
+    with Image.open(out) as im, Image.open(io.BytesIO(data)) as ref:
+        assert im.info.get("icc_profile") == icc
+        assert im.tobytes() == ref.tobytes()
+    blob = out.read_bytes()
+    assert b.MAKERNOTE not in blob and b"a comment" not in blob and not blob.endswith(b"EOI")
+
+
+def _png(tmp_path: Path) -> bytes:
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", b.xmp_packet(b.GPS_XMP_BODY).decode(), zip=True)
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 10), (1, 2, 3)).save(buf, "PNG", pnginfo=info,
+                                               exif=b"Exif\x00\x00" + b.make_exif(orientation=3))
+    return buf.getvalue()
+
+
+@needs_exiftool
+@pytest.mark.parametrize("all_metadata", [False, True])
+def test_png_chunks_rewritten(tmp_path: Path, all_metadata: bool) -> None:
+    from PIL import Image
+
+    data = _png(tmp_path)
+    out = strip(tmp_path, "a.png", data, all_metadata=all_metadata)
+    with Image.open(out) as im:
+        im.verify()                                   # CRCs are right
+    with Image.open(out) as im, Image.open(io.BytesIO(data)) as ref:
+        assert im.tobytes() == ref.tobytes()
+    rec = exif_record(out)
+    assert location_tags(rec) == {} and not warnings(rec)
+    assert rec.get("IFD0:Orientation") == [3]
+    assert ("XMP-dc:Title" in rec) is (not all_metadata)
+
+
+@needs_exiftool
+@pytest.mark.parametrize("all_metadata", [False, True])
+def test_webp_chunks_sizes_and_flags(tmp_path: Path, all_metadata: bool) -> None:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 10), (9, 8, 7)).save(buf, "WEBP", lossless=True,
+                                               exif=b.make_exif(), xmp=b.xmp_packet(b.GPS_XMP_BODY))
+    data = buf.getvalue()
+    out = strip(tmp_path, "a.webp", data, all_metadata=all_metadata).read_bytes()
+    assert struct.unpack("<I", out[4:8])[0] == len(out) - 8
+    flags = out[20] if out[12:16] == b"VP8X" else 0
+    assert bool(flags & 0x08) is (b"EXIF" in out) and bool(flags & 0x04) is (b"XMP " in out)
+    with Image.open(io.BytesIO(out)) as im, Image.open(io.BytesIO(data)) as ref:
+        assert im.tobytes() == ref.tobytes()
+    rec = exif_record(_write(tmp_path / "check.webp", out))
+    assert location_tags(rec) == {} and not warnings(rec)
+
+
+@needs_exiftool
+def test_tiff_gps_ifd_neutralised_in_place(tmp_path: Path) -> None:
+    data = b.make_exif()
+    out = strip(tmp_path, "a.tif", data).read_bytes()
+    assert len(out) == len(data) and out.endswith(b.MAKERNOTE)
+    assert 55 not in [struct.unpack(">I", out[i:i + 4])[0] for i in range(122, 170, 8)]
+    assert location_tags(exif_record(tmp_path / "out" / "a.tif")) == {}
+
+
+def test_xmp_matches_namespaces_not_prefixes() -> None:
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
+           b'02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:e="http://ns.adobe.com/'
+           b'exif/1.0/" e:GPSLatitude="1,2N" e:ExposureTime="1/8"><e:GPSLongitude>3,4E'
+           b'</e:GPSLongitude></rdf:Description></rdf:RDF></x:xmpmeta>')
+    cleaned, removed = clean_xmp(xmp, same_size=True)
+    assert len(cleaned) == len(xmp)
+    assert removed == ["XMP:e:GPSLatitude", "XMP:e:GPSLongitude"]
+    assert b"GPS" not in cleaned and b'e:ExposureTime="1/8"' in cleaned
+
+
+def test_xmp_with_doctype_is_refused() -> None:
+    with pytest.raises(ParseError):
+        clean_xmp(b'<!DOCTYPE x [<!ENTITY a "b">]><x:xmpmeta xmlns:x="adobe:ns:meta/"/>')
+
+
+def test_iim_place_datasets_removed_at_same_length() -> None:
+    data = b.iim(2, 5, b"Keep") + b.iim(2, 90, b"Lund") + b.iim(2, 120, b"caption")
+    cleaned, removed = clean_iim(data)
+    assert removed == ["IPTC:City"] and len(cleaned) == len(data)
+    assert cleaned.startswith(b.iim(2, 5, b"Keep") + b.iim(2, 120, b"caption"))
+    assert cleaned.endswith(bytes(len(b.iim(2, 90, b"Lund"))))
+
+
+def test_writer_contract_options_type() -> None:
+    assert StripOptions().all_metadata is False and StripOptions(True).all_metadata
