@@ -195,3 +195,17 @@ def test_gopro_app6_gps5() -> None:
     devc = _gpmf(b"DEVC", b"\x00", 1, len(strm), strm)
     out, _ = run(build_jpeg(segment(0xE6, b"GoPro\x00" + devc)))
     assert located(out) == [("GoPro:GPS5", 40.658419, -73.993354)]
+
+
+def test_pillow_written_mpo_secondary_image(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+    exif = Image.Exif()
+    exif[0x8825] = {1: "S", 2: (10.0, 30.0, 15.5), 3: "W", 4: (20.0, 15.0, 1.25)}
+    path = tmp_path / "m.mpo"
+    Image.new("RGB", (16, 16)).save(path, format="MPO", save_all=True,
+                                     append_images=[Image.new("RGB", (16, 16), (9, 9, 9))],
+                                     exif=exif)
+    out, _ = run(path.read_bytes())
+    lat, lon = -(10 + 30 / 60 + 15.5 / 3600), -(20 + 15 / 60 + 1.25 / 3600)
+    assert located(out) == [("EXIF:GPSLatitude", round(lat, 6), round(lon, 6)),
+                            ("MPF[1]:EXIF:GPSLatitude", round(lat, 6), round(lon, 6))]
