@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,3 +85,19 @@ def test_bom_and_utf16_sidecars_are_sniffed_and_read(container: str, encoding: s
     found, out, errors = read_sidecar(GENERATED[container].encode(encoding))
     assert found == container
     assert locations(out), errors
+
+
+def test_audit_cli_reports_sidecar_tracks_and_home_point(shared_data: Path,
+                                                         tmp_path: Path) -> None:
+    """Through the real entry point: a DJI SRT named .jpg, --detail puts every fix in the JSON."""
+    renamed = tmp_path / "DJI_0001.jpg"
+    shutil.copyfile(shared_data / "sidecars/p4_rtk.SRT", renamed)
+    done = subprocess.run(
+        [sys.executable, "-c", "from geoprivacy.cli import run; run()", "audit", "--format",
+         "json", "--detail", str(renamed)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    (result,) = json.loads(done.stdout)["files"]
+    assert result["container"] == "SRT" and result["status"] == "ok"
+    wheres = {e["where"]: e for e in result["evidence"]}
+    assert set(wheres) == {"SRT:GPS", "SRT:HOME"}
+    assert len(wheres["SRT:GPS"]["detail"]["track"]["fixes"]) == 55
