@@ -27,10 +27,6 @@ MAX_TRACK_BYTES = 64 * 1024 * 1024   # all samples read from one metadata track
 MAX_SAMPLES = 500_000           # samples listed for one track
 MAC_EPOCH_OFFSET = 2_082_844_800     # seconds from 1904-01-01 (QuickTime) to 1970-01-01
 
-#: Boxes whose payload is only other boxes.
-CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"udta", b"mvex",
-              b"moof", b"traf", b"tref", b"iprp", b"ipco"}
-
 
 def fourcc(kind: bytes) -> str:
     """A box type as text for messages and tag paths (``©xyz`` stays readable, control bytes
