@@ -19,8 +19,10 @@ from geoprivacy.media.source import Source
 from geoprivacy.tracks import Fix
 
 MAX_SEGMENTS = 2048
+MAX_PARSED = 64              # metadata payloads parsed per file (all MPF images together)
 MAX_MPF_IMAGES = 32
 MAX_EXTENDED_XMP = 16 << 20
+MAX_IRB = 16 << 20
 SIGNATURE_BYTES = 40
 
 XMP_SIG = b"http://ns.adobe.com/xap/1.0/\x00"
@@ -41,14 +43,33 @@ class _Segments:
         self.mpf: tuple[int, bytes] | None = None         # (file offset of TIFF header, block)
 
 
+class _Budget:
+    """How many more metadata payloads this file may have parsed (hostile files repeat them)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_PARSED
+        self.warned = False
+
+    def take(self, out: Collector) -> bool:
+        self.left -= 1
+        if self.left >= 0:
+            return True
+        if not self.warned:
+            out.warn(f"JPEG: more than {MAX_PARSED} metadata segments; the rest was not read")
+            self.warned = True
+        return False
+
+
 def parse(src: Source, out: Collector) -> None:
     """Report every location in a JPEG's metadata, including MPF secondary images."""
-    seg = _walk(src, 0, out, "", main=True)
+    budget = _Budget()
+    seg = _walk(src, 0, out, "", budget, main=True)
     if seg.mpf is not None:
-        _mpf_images(src, seg.mpf, out)
+        _mpf_images(src, seg.mpf, out, budget)
 
 
-def _walk(src: Source, start: int, out: Collector, prefix: str, main: bool) -> _Segments:
+def _walk(src: Source, start: int, out: Collector, prefix: str, budget: _Budget,
+          main: bool) -> _Segments:
     if src.read(start, 2) != b"\xff\xd8":
         raise ParseError(f"no JPEG start-of-image marker at offset {start}")
     seg = _Segments()
@@ -82,7 +103,7 @@ def _walk(src: Source, start: int, out: Collector, prefix: str, main: bool) -> _
             out.warn(f"{prefix}JPEG: segment 0x{marker:02X} at offset {pos} runs past the end")
             body_len = src.size - body_at
         if 0xE0 <= marker <= 0xEF:
-            _app_segment(src, marker, body_at, body_len, seg, out, prefix, main)
+            _app_segment(src, marker, body_at, body_len, seg, out, prefix, main, budget)
         pos += 2 + length
     else:
         out.warn(f"{prefix}JPEG: more than {MAX_SEGMENTS} segments; the rest was not read")
@@ -91,20 +112,23 @@ def _walk(src: Source, start: int, out: Collector, prefix: str, main: bool) -> _
 
 
 def _app_segment(src: Source, marker: int, at: int, n: int, seg: _Segments, out: Collector,
-                 prefix: str, main: bool) -> None:
+                 prefix: str, main: bool, budget: _Budget) -> None:
     sig = src.read(at, min(n, SIGNATURE_BYTES))
     if marker == 0xE1:
-        if sig.startswith(b"Exif\x00"):
+        if sig.startswith(b"Exif\x00") and budget.take(out):
             parse_tiff_block(src.read(at + 6, max(0, n - 6)), out, f"{prefix}EXIF")
-        elif sig.startswith(XMP_SIG):
+        elif sig.startswith(XMP_SIG) and budget.take(out):
             parse_xmp(src.read(at + len(XMP_SIG), n - len(XMP_SIG)), out, f"{prefix}XMP")
-        elif sig.startswith(XMP_EXT_SIG):
+        elif sig.startswith(XMP_EXT_SIG):  # bounded by MAX_EXTENDED_XMP, parsed once at the end
             _extended_chunk(src.read(at, n), seg, out, prefix)
-        elif sig.startswith(FLIR_SIG) and n > 8:
+        elif sig.startswith(FLIR_SIG) and n > 8:  # only positions are kept here
             seg.flir.setdefault(sig[6], (at + 8, n - 8))
     elif marker == 0xED and sig.startswith(PHOTOSHOP_HEADER):
-        seg.irb.append(src.read(at + len(PHOTOSHOP_HEADER), n - len(PHOTOSHOP_HEADER)))
-    elif marker == 0xE6 and sig.startswith(GOPRO_SIG):
+        if sum(map(len, seg.irb)) + n > MAX_IRB:
+            out.warn(f"{prefix}Photoshop: resource blocks exceed {MAX_IRB} bytes; rest not read")
+        else:
+            seg.irb.append(src.read(at + len(PHOTOSHOP_HEADER), n - len(PHOTOSHOP_HEADER)))
+    elif marker == 0xE6 and sig.startswith(GOPRO_SIG) and budget.take(out):
         _gopro(src.read(at + len(GOPRO_SIG), n - len(GOPRO_SIG)), out, prefix)
     elif marker == 0xE2 and sig.startswith(MPF_SIG) and main and seg.mpf is None:
         seg.mpf = (at + 4, src.read(at + 4, n - 4))
@@ -185,7 +209,7 @@ def _covered(ranges: list[tuple[int, int]]) -> int:
     return total
 
 
-def _mpf_images(src: Source, mpf: tuple[int, bytes], out: Collector) -> None:
+def _mpf_images(src: Source, mpf: tuple[int, bytes], out: Collector, budget: _Budget) -> None:
     """MP Format: secondary images (previews, depth maps, other frames) with their own Exif."""
     base, block_bytes = mpf
     try:
@@ -204,6 +228,6 @@ def _mpf_images(src: Source, mpf: tuple[int, bytes], out: Collector) -> None:
                 out.warn(f"MPF[{n}]: image offset {offset} is past the end of the file")
             continue
         try:
-            _walk(src, at, out, f"MPF[{n}]:", main=False)
+            _walk(src, at, out, f"MPF[{n}]:", budget, main=False)
         except ParseError as exc:
             out.warn(f"MPF[{n}]: {exc}")

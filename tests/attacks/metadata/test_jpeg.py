@@ -209,3 +209,9 @@ def test_pillow_written_mpo_secondary_image(tmp_path) -> None:  # type: ignore[n
     lat, lon = -(10 + 30 / 60 + 15.5 / 3600), -(20 + 15 / 60 + 1.25 / 3600)
     assert located(out) == [("EXIF:GPSLatitude", round(lat, 6), round(lon, 6)),
                             ("MPF[1]:EXIF:GPSLatitude", round(lat, 6), round(lon, 6))]
+
+
+def test_repeated_metadata_segments_are_bounded() -> None:
+    out, _ = run(build_jpeg(*[exif_app1(GPS_TIFF)] * (jpeg.MAX_PARSED + 10)))
+    assert len(located(out)) == jpeg.MAX_PARSED
+    assert any("more than" in w for w in out.warnings)
