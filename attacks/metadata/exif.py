@@ -359,8 +359,10 @@ def _ref_sign(vals: list[Any] | None, letters: str, axis: str) -> int:
     raw = vals[0]
     if isinstance(raw, (bytes, bytearray)):
         text = raw.decode("latin-1").strip("\x00 ").upper()
+    elif isinstance(raw, int) and 32 < raw < 127:  # a letter stored as BYTE instead of ASCII
+        text = chr(raw).upper()
     else:
-        text = str(raw)
+        text = "" if raw == 0 else str(raw)
     if not text:
         raise _Bad("invalid", f"{axis} reference (hemisphere) is empty")
     letter = text[0]

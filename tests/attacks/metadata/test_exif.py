@@ -89,6 +89,13 @@ def test_unused_trailing_component_written_as_zero_over_zero() -> None:
     assert ev.granularity is Granularity.EXACT
 
 
+def test_reference_letter_stored_as_byte() -> None:
+    gps = [(1, BYTE, [ord("S")]), (2, RAT, [(10, 1), (0, 1), (0, 1)]), (3, BYTE, [ord("W")]),
+           (4, RAT, [(20, 1), (0, 1), (0, 1)])]
+    (ev,) = run(exif_with_gps(gps)).evidence
+    assert (ev.lat, ev.lon) == (-10.0, -20.0)
+
+
 def test_double_degrees_are_accepted() -> None:
     (ev,) = run(exif_with_gps(gps_entries(lat=[LAT], lon=[LON], typ=DOUBLE))).evidence
     assert (ev.lat, ev.lon) == pytest.approx((LAT, LON))
