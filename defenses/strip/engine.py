@@ -148,6 +148,14 @@ def writers() -> dict[str, Writer]:
     return table
 
 
+def copy_verbatim(path: str, out: Any, options: StripOptions) -> list[str]:
+    """For containers audit reads but no writer edits (e.g. AVI): a byte copy, which the
+    re-audit then proves holds no location — or the file fails with what is left."""
+    with open(path, "rb") as src:
+        shutil.copyfileobj(src, out, 1 << 20)
+    return []
+
+
 _ATTACKER: list[Any] = []
 
 
@@ -228,6 +236,9 @@ def strip_file(path: str, settings: StripSettings, table: dict[str, Writer] | No
     elif item.container == "empty":
         result = StripResult(path, item.kind, item.container, ERROR,
                              errors=("empty file (0 bytes): nothing to clean",))
+    elif item.container not in table and _attacker().supports(item.container) \
+            and not settings.all_metadata:
+        result = strip_media(item, copy_verbatim, settings, claimed)
     elif item.container not in table:
         if path in settings.explicit or item.kind in ("photo", "video"):
             reason = (f"no strip writer for {item.container} yet" if item.kind in ("photo", "video")

@@ -35,7 +35,11 @@ IRB_ID = b"Photoshop 3.0\x00"
 FLIR_ID = b"FLIR\x00"
 ICC_ID = b"ICC_PROFILE\x00"
 MPF_ID = b"MPF\x00"
+GOPRO_ID = b"GoPro\x00"
 FLIR_GPS_RECORD = 0x2B
+GPMF_GPS_KEYS = {b"GPS5", b"GPS9", b"GPSU", b"GPSF", b"GPSP", b"GPSA"}
+GPMF_FREE = b"FREE"     # an unknown key: readers skip it
+MAX_GPMF_ITEMS = 100_000
 
 
 @dataclass
@@ -136,6 +140,8 @@ def clean_in_place(buf: bytearray, depth: int = 0) -> list[str]:
             cleaned, gone = clean_irb(buf[start:seg.end])
             buf[start:seg.end] = cleaned
             removed += gone
+        elif seg.marker == 0xE6 and seg.ident(buf, GOPRO_ID):
+            removed += clean_gpmf(buf, seg.payload + len(GOPRO_ID), seg.end)
         elif seg.marker == 0xE2 and seg.ident(buf, MPF_ID) and depth == 0:
             removed += _clean_mpf_images(buf, seg, depth)
     if ext_xmp:
@@ -175,6 +181,31 @@ def _clean_mpf_images(buf: bytearray, seg: Segment, depth: int) -> list[str]:
                     continue        # the re-audit decides whether it leaks
                 buf[lo:lo + size] = inner
                 removed += [f"MPF image {k + 1}:{w}" for w in gone]
+    return removed
+
+
+def clean_gpmf(buf: bytearray, start: int, end: int) -> list[str]:
+    """GoPro GPMF (KLV) in place: GPS entries renamed to an unknown key and their data zeroed."""
+    removed: list[str] = []
+    stack = [(start, end)]
+    items = 0
+    while stack and items < MAX_GPMF_ITEMS:
+        pos, stop = stack.pop()
+        while pos + 8 <= stop and items < MAX_GPMF_ITEMS:
+            items += 1
+            key = bytes(buf[pos:pos + 4])
+            typ, size, repeat = buf[pos + 4], buf[pos + 5], struct.unpack_from(">H", buf, pos + 6)[0]
+            length = size * repeat
+            body_end = pos + 8 + length
+            if body_end > stop or key == b"\x00\x00\x00\x00":
+                break
+            if typ == 0:
+                stack.append((pos + 8, body_end))
+            elif key in GPMF_GPS_KEYS:
+                buf[pos:pos + 4] = GPMF_FREE
+                buf[pos + 8:body_end] = bytes(length)
+                removed.append(f"GoPro:{key.decode()}")
+            pos = body_end + (-length % 4)
     return removed
 
 

@@ -226,3 +226,33 @@ def test_iim_place_datasets_removed_at_same_length() -> None:
 
 def test_writer_contract_options_type() -> None:
     assert StripOptions().all_metadata is False and StripOptions(True).all_metadata
+
+
+def _klv(key: bytes, typ: int, size: int, repeat: int, data: bytes) -> bytes:
+    return key + bytes([typ, size]) + struct.pack(">H", repeat) + data + bytes(-len(data) % 4)
+
+
+def test_jpeg_gopro_gpmf_gps_emptied(tmp_path: Path) -> None:
+    rows = struct.pack(">5i", 557000000, 131900000, 10000, 0, 0) * 2
+    inner = (_klv(b"GPSF", ord("L"), 4, 1, struct.pack(">I", 3))
+             + _klv(b"SCAL", ord("l"), 4, 5, struct.pack(">5i", 10000000, 10000000, 1000, 1, 1))
+             + _klv(b"GPS5", ord("l"), 20, 2, rows))
+    strm = _klv(b"STRM", 0, 4, len(inner) // 4, inner)
+    devc = _klv(b"DEVC", 0, 4, len(strm) // 4, strm)
+    data = b.with_segments(b.plain_jpeg(), [b.segment(0xE6, b"GoPro\x00" + devc)])
+    src = _write(tmp_path / "gopro.jpg", data)
+    found = [e.where for e in audit(str(src)).evidence]
+    out = strip(tmp_path, "a.jpg", data).read_bytes()
+    assert len(out) == len(data) and b"GPS5" not in out and b"SCAL" in out
+    assert "GoPro:GPS5" in found                 # the attacker saw it before
+
+
+def test_container_without_writer_is_copied_and_verified(tmp_path: Path) -> None:
+    from tests.corpus import SHARED_DATA
+
+    avi = SHARED_DATA / "videos" / "vtest.avi"
+    result = strip_file(str(avi), StripSettings(output_dir=str(tmp_path)))
+    if result.container != "AVI" or "no strip writer" in " ".join(result.errors):
+        pytest.skip("no AVI reader in the metadata attacker")
+    assert result.status == "clean" and result.verified
+    assert (tmp_path / "vtest.avi").read_bytes() == avi.read_bytes()
