@@ -105,7 +105,7 @@ def parse_xmp(data: bytes, out: Collector, where_prefix: str = "XMP") -> None:
     else:
         try:
             scopes = _tree_scopes(data)
-        except (ET.ParseError, ValueError, RecursionError) as exc:
+        except (ET.ParseError, ValueError, LookupError, RecursionError) as exc:
             out.warn(f"{where_prefix}: broken XML ({exc}); read by pattern only")
             scopes = list(_regex_scopes(data))
     for scope in scopes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from geoprivacy.attacks.metadata.common import Collector
 from geoprivacy.attacks.metadata.xmp import parse_coordinate, parse_xmp
@@ -164,3 +165,20 @@ def test_deep_nesting_is_bounded() -> None:
     start = time.perf_counter()
     run(packet(body=body))
     assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize("data", [b'<?xml version="1.0" encoding="foo"?><a/>',
+                                  b'<?xml version="1.0" encoding="utf-32"?><a/>'])
+def test_unknown_or_wrong_encodings_warn(data: bytes) -> None:
+    assert run(data).warnings
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2000), st.binary(min_size=1, max_size=8))
+def test_mutated_packets_never_raise(pos: int, junk: bytes) -> None:
+    data = bytearray(packet('exif:GPSLatitude="53,7.9535400N" exif:GPSLongitude="8,43.15176E"',
+                            '<Iptc4xmpExt:LocationShown><rdf:Bag><rdf:li Iptc4xmpExt:City="Lund"/>'
+                            '</rdf:Bag></Iptc4xmpExt:LocationShown>'))
+    pos %= len(data)
+    data[pos:pos + len(junk)] = junk
+    run(bytes(data))
