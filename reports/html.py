@@ -22,6 +22,7 @@ LEVELS = [g for g in Granularity if g is not Granularity.NONE]
 W, H = 720, 360            # map size (equirectangular: 2 px per degree)
 REDACT_CELL_DEG = 10.0
 THUMB_PX = 160
+THUMB_CONTAINERS = ("JPEG", "PNG", "WebP")   # what Pillow decodes without noisy C warnings
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d232a}
@@ -108,9 +109,16 @@ def _scatter(report: RunReport, redact: bool) -> str:
     for lon in range(-180, 181, 30):
         x = (lon + 180) * W / 360
         grid.append(f'<line x1="{x:.0f}" y1="0" x2="{x:.0f}" y2="{H}" stroke="#e6eaee"/>')
+        if -180 < lon < 180:
+            grid.append(f'<text x="{x + 2:.0f}" y="{H - 4}" font-size="10" fill="#8a939c">'
+                        f'{abs(lon)}°{"E" if lon > 0 else "W" if lon < 0 else ""}</text>')
     for lat in range(-90, 91, 30):
         y = (90 - lat) * H / 180
         grid.append(f'<line x1="0" y1="{y:.0f}" x2="{W}" y2="{y:.0f}" stroke="#e6eaee"/>')
+        if -90 < lat < 90:
+            grid.append(f'<text x="3" y="{y - 3:.0f}" font-size="10" fill="#8a939c">'
+                        f'{abs(lat)}°{"N" if lat > 0 else "S" if lat < 0 else ""}</text>')
+    grid.append(f'<line x1="0" y1="{H / 2:.0f}" x2="{W}" y2="{H / 2:.0f}" stroke="#c9d1d9"/>')
     dots = []
     for lat, lon, flagged in pts:
         x, y = (lon + 180) * W / 360, (90 - lat) * H / 180
@@ -186,7 +194,7 @@ def _file(f: FileResult, options: WriteOptions) -> str:
 
 def _thumbnail(f: FileResult, blur: bool) -> str:
     """A small JPEG data URI of a photo; blurred when coordinates are hidden."""
-    if f.kind != "photo" or "!/" in f.path:
+    if f.container not in THUMB_CONTAINERS or "!/" in f.path:
         return ""
     try:
         from PIL import Image, ImageFilter, ImageOps

@@ -17,7 +17,6 @@ from geoprivacy.report import RunReport, redact_evidence
 from geoprivacy.reports import WriteOptions
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFO_URI = "https://github.com/geoprivacy/geoprivacy"
 LEVEL = {"low": "note", "medium": "warning", "high": "error", "critical": "error"}
 
 
@@ -100,7 +99,7 @@ def sarif_dict(report: RunReport, options: WriteOptions) -> dict[str, Any]:
     run = {
         "tool": {"driver": {"name": "geoprivacy", "version": report.tool.get("version", ""),
                             "semanticVersion": report.tool.get("version", ""),
-                            "informationUri": INFO_URI, "rules": rules}},
+                            "rules": rules}},
         "originalUriBaseIds": {"SRCROOT": {"uri": _cwd_uri()}},
         "invocations": [{"executionSuccessful": summary["error"] == 0,
                          "exitCode": summary["exit_code"],
