@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from geoprivacy.attacks.metadata import png, riff, tiff
 from geoprivacy.attacks.metadata.common import Collector
@@ -160,3 +161,30 @@ def test_tiff_loop_and_bad_header() -> None:
     assert located(out) and any("loop" in w for w in out.warnings)
     with pytest.raises(GeoprivacyError):
         run(tiff, b"II*\x00")
+
+
+def _samples() -> dict[str, bytes]:
+    ztxt = chunk(b"zTXt", b"Raw profile type exif\x00\x00"
+                 + zlib.compress(raw_profile(b"exif", b"Exif\x00\x00" + GPS_TIFF)))
+    return {
+        "png": png_file(chunk(b"eXIf", GPS_TIFF), ztxt,
+                        chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + XMP)),
+        "riff": webp(riff_chunk(b"VP8 ", b"\x00" * 11), riff_chunk(b"EXIF", GPS_TIFF),
+                     riff_chunk(b"XMP ", XMP)),
+        "tiff": build([[(0x014A, LONG, Ptr(2)), (700, UNDEF, XMP), (0x8825, LONG, Ptr(1))],
+                       gps_entries(), [(0x8825, LONG, Ptr(1))]], chain={0: 2}),
+    }
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["png", "riff", "tiff"]), st.integers(0, 5000),
+       st.binary(min_size=1, max_size=8))
+def test_mutations_raise_only_parse_errors(kind: str, pos: int, junk: bytes) -> None:
+    module = {"png": png, "riff": riff, "tiff": tiff}[kind]
+    data = bytearray(_samples()[kind])
+    pos %= len(data)
+    data[pos:pos + len(junk)] = junk
+    try:
+        run(module, bytes(data))
+    except GeoprivacyError:
+        pass
