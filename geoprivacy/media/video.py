@@ -119,7 +119,10 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
             vout.options = {"crf": str(settings.crf), "preset": settings.preset,
                             **settings.extra}
             mapping = {s.index: out.add_stream_from_template(s) for s in copied}
-            rotation = None
+            # The display matrix must be set before the muxer writes its header.
+            rotation = probe(src).rotation
+            if rotation:
+                vout.set_display_rotation(rotation)  # type: ignore[attr-defined]
             frames_in = frames_out = 0
             pending: list[Any] = []
 
@@ -150,10 +153,6 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
                     out.mux(packet)
                     continue
                 for frame in packet.decode():
-                    if rotation is None:
-                        rotation = int(round(getattr(frame, "rotation", 0) or 0))
-                        if rotation:
-                            vout.set_display_rotation(rotation)  # type: ignore[attr-defined]
                     frames_in += 1
                     pending.append(frame)
                     if len(pending) >= batch:
@@ -162,7 +161,7 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
             for packet in vout.encode(None):
                 out.mux(packet)
     return {"frames_in": frames_in, "frames_out": frames_out, "audio_streams": len(copied),
-            "rotation": rotation or 0}
+            "rotation": rotation}
 
 
 def iter_frames(path: str, *, every: int = 1, max_frames: int | None = None,
