@@ -37,7 +37,8 @@ _TIME_LINE = re.compile(
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _FIELD = re.compile(r"\b(latitude|longt?itude|altitude|abs_alt|rel_alt)\s*:\s*([-+]?\d+(?:\.\d+)?)",
                     re.I)
-_PAREN = re.compile(rf"\b(GPS|HOME)\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*(?:,\s*({_NUM})\s*m?\s*)?\)")
+_PAREN = re.compile(
+    rf"\b(GPS|HOME)\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*(?:,\s*({_NUM})\s*[mM]?\s*)?\)")
 _HEMI_BEFORE = re.compile(
     r"\b([NS])\s*:?\s*(\d{1,2}\.\d+)[^\d\n]{1,6}?([EW])\s*:?\s*(\d{1,3}\.\d+)")
 _HEMI_AFTER = re.compile(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from geoprivacy.attacks.metadata import sidecars
+from geoprivacy.attacks.metadata.common import Collector
+from geoprivacy.errors import GeoprivacyError
+from geoprivacy.media.source import Source
 from tests.attacks.metadata.sidecar_helpers import locations, read_sidecar
 from tests.corpus import entries
 
@@ -101,3 +105,33 @@ def test_audit_cli_reports_sidecar_tracks_and_home_point(shared_data: Path,
     wheres = {e["where"]: e for e in result["evidence"]}
     assert set(wheres) == {"SRT:GPS", "SRT:HOME"}
     assert len(wheres["SRT:GPS"]["detail"]["track"]["fixes"]) == 55
+
+
+def test_mutated_sidecars_never_crash(shared_data: Path) -> None:
+    """Seeded mutations of corpus and generated sidecars: a location, nothing, or one
+    ParseError — never another exception (the dispatcher would report it as a bug)."""
+    rng = random.Random(20261125)
+    seeds = [(shared_data / e["path"]).read_bytes() for e in SIDECARS + BROKEN_SIDECARS
+             if e["container"] != "XMP"] + [t.encode() for t in GENERATED.values()]
+    tokens = [b"-->", b"GPS (", b"HOME(", b"$GPRMC,", b"<", b"</trk>", b"\x00", b"[latitude: ",
+              b"99999999", b"\xff\xfe", b"&amp;", b'"geoData":', b"]]>", b"{", b","]
+    own = {k: v for k, v in sidecars.PARSERS.items() if k != "XMP"}  # XMP: its own tests
+    for _ in range(400):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 12)):
+            op = rng.random()
+            if op < 0.4 and data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            elif op < 0.6 and data:
+                start = rng.randrange(len(data))
+                del data[start:start + rng.randrange(1, 64)]
+            elif op < 0.85:
+                pos = rng.randrange(len(data) + 1)
+                data[pos:pos] = rng.choice(tokens)
+            else:
+                data = data[:rng.randrange(len(data) + 1)]
+        for parse in own.values():
+            try:
+                parse(Source.from_bytes(bytes(data)), Collector())
+            except GeoprivacyError:
+                pass

@@ -97,6 +97,14 @@ def test_zero_fixes_are_placeholders_and_impossible_ones_invalid() -> None:
     assert (gps.lat, gps.lon) == (51.5, -0.12) and gps.detail["dropped_fixes"] == 1
 
 
+def test_old_dji_layout_with_metre_suffix_generated() -> None:
+    _, out, _ = read_sidecar(_srt("GPS(9.1900,45.4642,19.6M) BAROMETER:20.1",
+                                  "GPS(9.1901,45.4643,19.8M) BAROMETER:20.1").encode())
+    gps = by_where(out, "SRT:GPS")
+    assert (gps.lat, gps.lon) == (45.4642, 9.19)
+    assert gps.detail["track"]["first"]["alt"] == 19.6
+
+
 def test_gps_pair_that_cannot_be_lon_lat_is_read_as_lat_lon() -> None:
     _, out, _ = read_sidecar(_srt("GPS (35.6812, 139.7671, 40)").encode())
     gps = by_where(out, "SRT:GPS")
