@@ -5,6 +5,10 @@ An output that the metadata attacker still finds anything in (a place, a track, 
 placeholder or an invalid GPS field), or that it cannot fully read, is never renamed into place:
 the file gets an error instead. The input is never opened for writing except by the final
 rename of ``--in-place``.
+
+Only ``--in-place`` fsyncs the temp file before the rename (it replaces the user's original); a
+new output is renamed without fsync, which is atomic for readers but, after a power loss, may
+leave that new output empty — never a damaged input. fsync was 80% of the time per photo.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class StripSettings:
     sidecars: str = "report"            # report | strip | delete
     roots: tuple[str, ...] = ()         # directory arguments: outputs keep paths below them
     explicit: frozenset[str] = frozenset()
+    audit_input: bool = False           # also list what audit finds in each input (slower)
 
     @property
     def options(self) -> StripOptions:
@@ -64,7 +69,7 @@ class StripResult:
     status: str
     output: str | None = None
     removed: tuple[str, ...] = ()
-    found: tuple[str, ...] = ()          # what audit found in the input (its `where`s)
+    found: tuple[str, ...] = ()          # what audit found in the input (with --verbose)
     remaining: tuple[str, ...] = ()      # what audit still found in the output
     verified: bool = False
     method: str | None = None            # structural | remux-fallback | delete
@@ -272,8 +277,9 @@ def check_target(path: str, target: str, settings: StripSettings,
 def strip_media(item: MediaItem, writer: Writer, settings: StripSettings,
                  claimed: set[str] | None) -> StripResult:
     base: dict[str, Any] = {"input": item.path, "container": item.container, "kind": item.kind}
-    before = audit(item.path)
-    found = tuple(e.where for e in before.evidence)
+    found: tuple[str, ...] = ()
+    if settings.audit_input:
+        found = tuple(e.where for e in audit(item.path).evidence)
     target = output_path(item.path, settings)
     refused = check_target(item.path, target, settings, claimed)
     if refused:
@@ -288,7 +294,8 @@ def strip_media(item: MediaItem, writer: Writer, settings: StripSettings,
         with staged(target, private=settings.dry_run) as (tmp, fh):
             removed = writer(item.path, fh, settings.options)
             fh.flush()
-            os.fsync(fh.fileno())
+            if settings.in_place:       # the original is about to be replaced: make it durable
+                os.fsync(fh.fileno())
             fh.close()
             method = "structural"
             if REMUX_MARKER in removed:

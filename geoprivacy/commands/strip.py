@@ -50,6 +50,7 @@ def run_strip(paths: list[str], settings: StripSettings, *, fmt: str, exclude: l
     roots = tuple(p for p in paths if os.path.isdir(p))
     settings.roots = roots
     settings.explicit = frozenset(paths)
+    settings.audit_input = settings.audit_input or verbose
     results = strip_paths(inputs.files, settings,
                           lambda items: progress(items, "stripping", quiet))
     results.extend(input_errors(inputs.errors))
