@@ -212,10 +212,12 @@ def _parse_truth(value: str | None) -> tuple[float, float] | None:
 @click.argument("paths", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("-o", "--output", help="Output file (one input) or folder. Default: "
               "NAME.protected.EXT beside each input. Inputs are never modified.")
-@click.option("--method", type=click.Choice(["blur", "mosaic", "noise", "mask"]),
-              default="blur", show_default=True,
-              help="blur/mosaic/mask act on the background only; noise is global Gaussian "
-                   "noise on the whole frame (a baseline).")
+@click.option("--method", type=click.Choice(["blur", "mosaic", "noise", "mask", "ppedcrf"]),
+              default="ppedcrf", show_default=True,
+              help="ppedcrf: noise only where the background gives the place away (sensitivity "
+                   "from the retrieval attacker, tracked by a dynamic CRF); blur/mosaic/mask act "
+                   "on the whole background; noise is global Gaussian noise on the whole frame "
+                   "(baselines).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="Where the models run.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Makes noise reproducible.")
@@ -242,6 +244,13 @@ def _parse_truth(value: str | None) -> tuple[float, float] | None:
 @click.option("--sigma", type=float, help="blur/noise strength (blur: pixels at 1080p; "
               "noise: 0-255 scale).")
 @click.option("--block", type=int, help="mosaic block size in pixels at 1080p.")
+@click.option("--sigma0", type=float, help="ppedcrf: noise σ₀ on the 0-255 scale (default 8), "
+              "scaled by sensitivity and the normalized control penalty.")
+@click.option("--alpha", type=float, help="ppedcrf: largest NCP weight (default 1.0).")
+@click.option("--iid-noise", is_flag=True, help="ppedcrf: re-draw i.i.d. noise every frame (the "
+              "paper's) instead of noise that follows the scene (less flicker).")
+@click.option("--sensitivity-every", type=int, help="ppedcrf: recompute sensitivity every K "
+              "frames (default 1); the CRF tracks regions in between.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
@@ -250,7 +259,8 @@ def _parse_truth(value: str | None) -> tuple[float, float] | None:
 def protect(paths: tuple[str, ...], output: str | None, method: str, device: str, seed: int,
             batch: int, detector: str, scorer: str, detect_every: int, no_foreground: bool,
             classes: str, index: str | None, truth: str | None, min_utility: float, crf: int,
-            preset: str, sigma: float | None, block: int | None, fmt: str,
+            preset: str, sigma: float | None, block: int | None, sigma0: float | None,
+            alpha: float | None, iid_noise: bool, sensitivity_every: int | None, fmt: str,
             report_path: str | None, quiet: bool) -> None:
     """Protect photos and videos before publishing: perturb the location-revealing background,
     keep what must stay detectable, drop location metadata, and verify the result.
@@ -273,6 +283,12 @@ def protect(paths: tuple[str, ...], output: str | None, method: str, device: str
         params["sigma"] = sigma
     if block is not None and method == "mosaic":
         params["block"] = block
+    if method == "ppedcrf":
+        for key, value in (("sigma0", sigma0), ("alpha", alpha),
+                           ("sensitivity_every", sensitivity_every)):
+            if value is not None:
+                params[key] = value
+        params["coherent"] = not iid_noise
     settings = ProtectSettings(
         method=method, output=output, device=device, seed=seed, batch=batch, detector=detector,
         scorer=scorer, detect_every=max(1, detect_every), foreground=not no_foreground,

@@ -67,3 +67,37 @@ def retrieval_privacy(locate: Locator, originals: list[np.ndarray], protected: l
         if share >= 0.5:
             out_after["why"] = f"top-1 place unchanged on {share:.0%} of frames"
     return out_before, out_after
+
+
+def frame_locator(index_path: str, device: str = "auto") -> Locator:
+    """The retrieval attacker as a Locator: each frame's own top-k vote."""
+    from PIL import Image
+
+    from geoprivacy.attacks.retrieval.attacker import RetrievalAttacker
+
+    attacker = RetrievalAttacker(index_path, device=device)
+
+    def locate(frames: list[np.ndarray]) -> list[tuple[float, float]]:
+        vectors = attacker.encoder.encode([Image.fromarray(f) for f in frames])
+        out = []
+        for vec in vectors:
+            est = attacker.estimate(vec[None])
+            out.append((est.lat, est.lon))
+        return out
+
+    return locate
+
+
+def gallery_vectors(index_path: str, limit: int = 20_000) -> tuple[np.ndarray, Any]:
+    """The index's vectors (up to ``limit``, evenly sampled) and its encoder identity, for
+    sensitivity maps that target the attacker's own gallery."""
+    from geoprivacy.attacks.retrieval.index import GalleryIndex
+
+    index = GalleryIndex.load(index_path)
+    n = index.index.ntotal
+    rows = np.linspace(0, n - 1, min(n, limit)).astype(np.int64) if n > limit else np.arange(n)
+    try:
+        vectors = np.stack([index.index.reconstruct(int(r)) for r in rows])
+    except RuntimeError:   # an IVF index without a direct map cannot give vectors back
+        return np.zeros((0, index.identity.dim), np.float32), index.identity
+    return vectors.astype(np.float32), index.identity

@@ -75,7 +75,9 @@ def render_table(report: ProtectReport) -> str:
         q, u, p = r.quality, r.utility_after, r.privacy_after
         util = f"mAP kept {u['kept']:.3f}" if u.get("kept") is not None else \
             f"utility not checked ({u.get('reason', '')})"
-        priv = p.get("summary", "privacy not checked" if not p.get("checked") else "")
+        meta = p.get("metadata", {})
+        priv = p.get("summary") or (f"metadata: {meta.get('locations')} location(s) left"
+                                    if meta else "privacy not checked")
         lines.append(f"{r.input} -> {r.output}: {r.method}; PSNR {q['psnr_db']} dB, SSIM "
                      f"{q['ssim']}, flicker {q['flicker']}, {q['fps']} fps; {util}; {priv}")
     for path, why in report.failures:
@@ -173,9 +175,38 @@ def pick_detectors(settings: ProtectSettings) -> tuple[Any, Any]:
     return detector, scorer
 
 
+METHODS = ("blur", "mosaic", "noise", "mask", "ppedcrf")
+
+
+def defense_factory(settings: ProtectSettings) -> Any:
+    """A function that builds the chosen defense (heavy models loaded once, state per input)."""
+    from geoprivacy.defenses.baselines import BASELINES
+
+    if settings.method in BASELINES:
+        return lambda: BASELINES[settings.method](**settings.params)
+    if settings.method != "ppedcrf":
+        raise GeoprivacyError(f"unknown method {settings.method!r}; choose one of "
+                              f"{', '.join(METHODS)}")
+    from geoprivacy.attacks.retrieval.encoders import load_encoder, encoder_for
+    from geoprivacy.defenses.ppedcrf.perturb import PPEDCRF
+    from geoprivacy.defenses.ppedcrf.sensitivity import AttackerSensitivity
+    from geoprivacy.device import pick_device
+
+    gallery = None
+    if settings.index:
+        from geoprivacy.defenses.protect.privacy import gallery_vectors
+        gallery, identity = gallery_vectors(settings.index)
+        encoder = encoder_for(identity, device=settings.device)
+    else:
+        encoder = load_encoder(device=settings.device)
+    sensitivity = AttackerSensitivity(encoder, gallery)
+    params = dict(settings.params)
+    device = pick_device(settings.device)
+    return lambda: PPEDCRF(sensitivity, device=device, **params)
+
+
 def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
                 report_path: str | None) -> int:
-    from geoprivacy.defenses.baselines import BASELINES
     from geoprivacy.defenses.protect.foreground import DEFAULT_CLASSES, ForegroundMasker, \
         NoForeground
     from geoprivacy.defenses.protect.pipeline import ProtectOptions, defense_result, \
@@ -187,10 +218,7 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
     report = ProtectReport()
     inputs = collect(paths)
     report.errors.extend(inputs.errors)
-    if settings.method not in BASELINES:
-        raise GeoprivacyError(f"unknown method {settings.method!r}; choose one of "
-                              f"{', '.join(sorted(BASELINES))}")
-    defense = BASELINES[settings.method](**settings.params)
+    make_defense = defense_factory(settings)
     detector, scorer = pick_detectors(settings)
     classes = settings.classes or DEFAULT_CLASSES
     many = len(inputs.files) > 1
@@ -201,6 +229,7 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
                 raise GeoprivacyError(f"not a photo or video ({kind})")
             dst = output_path(src, settings.output, many)
             check_not_input(src, dst)
+            defense = make_defense()   # fresh state (CRF, coherent noise) for every input
             masker = ForegroundMasker(detector, classes, every=settings.detect_every) \
                 if detector is not None else NoForeground()
             options = ProtectOptions(method=settings.method, params=dict(settings.params),
@@ -222,8 +251,7 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
                 privacy_after["why"] = f"location metadata left in the output: {after['where']}"
             truth = settings.truth or truth_from_metadata(before)
             if settings.index:
-                from geoprivacy.defenses.protect.privacy import retrieval_privacy
-                from geoprivacy.attacks.retrieval.attacker import frame_locator
+                from geoprivacy.defenses.protect.privacy import frame_locator, retrieval_privacy
                 locate = frame_locator(settings.index, device=settings.device)
                 rb, ra = retrieval_privacy(locate, outcome.originals, outcome.protected, truth)
                 privacy_before["retrieval"] = rb
