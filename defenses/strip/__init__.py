@@ -13,6 +13,9 @@ signature, so the engine picks one by the sniffed container::
         when the file cannot be cleaned; never write a partial "success".'''
 
 ``options.all_metadata`` (``--all``) asks for every metadata block to go, not only location.
+A writer that could not edit the structure and had to remux instead (re-muxing packets with
+PyAV) adds the string ``"method:remux-fallback"`` to its list; the engine reports it as the
+file's ``method`` so the output says so.
 The engine writes ``out`` to a temp file beside the target and renames it only after the
 output has been re-audited and found clean.
 """

@@ -188,7 +188,7 @@ def leftovers(result: FileResult) -> list[str]:
 def output_path(path: str, settings: StripSettings) -> str:
     """Where the cleaned copy of ``path`` goes."""
     if settings.in_place:
-        return path
+        return os.path.realpath(path)       # a symlink's target is cleaned, the link kept
     if settings.output_dir is None:
         stem, ext = os.path.splitext(path)
         return f"{stem}.cleaned{ext}"

@@ -47,6 +47,9 @@ def run_strip(paths: list[str], settings: StripSettings, *, fmt: str, exclude: l
     from geoprivacy.fsutil import atomic_write
 
     inputs = collect(paths, exclude)
+    if settings.output_dir:                 # never re-read our own outputs as inputs
+        out_root = os.path.abspath(settings.output_dir).rstrip(os.sep) + os.sep
+        inputs.files = [f for f in inputs.files if not os.path.abspath(f).startswith(out_root)]
     roots = tuple(p for p in paths if os.path.isdir(p))
     settings.roots = roots
     settings.explicit = frozenset(paths)

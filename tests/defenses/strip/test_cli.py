@@ -169,3 +169,19 @@ def test_real_entry_point_exit_code(dirty: Path, tmp_path: Path) -> None:
     proc = subprocess.run([str(exe), "strip", str(dirty), "-o", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3 and "exists" in proc.stdout
+
+
+def test_output_dir_inside_input_dir_is_not_reread(dirty: Path) -> None:
+    out = dirty.parent / "clean"
+    assert run(str(dirty.parent), "-o", str(out))[0] == 0
+    code, text = run(str(dirty.parent), "-o", str(out), "--force")
+    assert code == 0 and "clean/photo.jpg ->" not in text
+    assert sorted(p.name for p in out.iterdir()) == ["photo.jpg"]
+
+
+def test_in_place_through_a_symlink_cleans_the_target(dirty: Path, tmp_path: Path) -> None:
+    link = tmp_path / "link.jpg"
+    link.symlink_to(dirty)
+    code, out = run("--in-place", str(link))
+    assert code == 0, out
+    assert link.is_symlink() and not audit(str(dirty)).evidence
