@@ -1,4 +1,5 @@
-"""NMEA 0183 position sentences ($GPRMC/$GNRMC, $GPGGA/$GNGGA): logs, and text in other files.
+"""NMEA 0183 position sentences ($GPRMC/$GNRMC, $GPGGA/$GNGGA, $GPGLL): logs, and text in
+other files.
 
 ``parse_nmea_lines`` is the reusable part (NMEA lines also appear in dashcam subtitle tracks and
 SRTs). Hand-written because the format is a dozen comma-separated fields and no maintained
@@ -9,7 +10,8 @@ Rules, from the NMEA 0183 sentence descriptions:
   when present it must match, or the sentence is ignored.
 - RMC: time hhmmss.ss, status A (valid) / V (void: ignored), lat ddmm.mmmm, N/S, lon dddmm.mmmm,
   E/W, speed (knots), course, date ddmmyy. GGA: time, lat, N/S, lon, E/W, fix quality (0: no
-  fix, ignored), satellites, HDOP, altitude, M, … — GGA carries no date.
+  fix, ignored), satellites, HDOP, altitude, M, … — GGA carries no date. GLL: lat, N/S, lon,
+  E/W, time, status (A/V) — no date either.
 - Times are UTC: with a date (from RMC) a fix time is epoch seconds; without any date it is
   seconds of the UTC day.
 """
@@ -30,7 +32,7 @@ MAX_FIXES = 2_000_000           # bound on fixes kept from one input
 MAX_LINE = 4096                 # longer "lines" are not NMEA; only their first part is searched
 
 _SENTENCE = re.compile(
-    r"\$(?P<talker>G[PNLAB]|BD|GB|GQ)(?P<type>RMC|GGA)(?P<body>,[^*$\r\n]{0,200})"
+    r"\$(?P<talker>G[PNLAB]|BD|GB|GQ)(?P<type>RMC|GGA|GLL)(?P<body>,[^*$\r\n]{0,200})"
     r"(?:\*(?P<cs>[0-9A-Fa-f]{2}))?")
 _DAY = 86400.0
 
@@ -112,6 +114,15 @@ def _sentence(match: re.Match[str], result: NmeaResult) -> _Raw | None:
             lat, lon = _coord(f[2], f[3], 2), _coord(f[4], f[5], 3)
             date = _date(f[8])
             alt = None
+        elif kind == "GLL":
+            if len(f) < 6:
+                raise ValueError("short GLL")
+            if f[5].strip().upper() != "A":
+                result.void += 1
+                return None
+            tod = _tod(f[4])
+            lat, lon = _coord(f[0], f[1], 2), _coord(f[2], f[3], 3)
+            date, alt = None, None
         else:
             if len(f) < 9:
                 raise ValueError("short GGA")
@@ -222,7 +233,7 @@ def report(result: NmeaResult, out: Collector, where_prefix: str = "NMEA") -> No
         out.warn(f"{where_prefix}: {result.bad_checksum} sentence(s) with a wrong checksum ignored")
     if not result.fixes:
         return
-    kinds = [k for k in ("RMC", "GGA") if result.sentences.get(k)]
+    kinds = [k for k in ("RMC", "GGA", "GLL") if result.sentences.get(k)]
     detail = {
         "sentences": dict(result.sentences),
         "void_ignored": result.void,

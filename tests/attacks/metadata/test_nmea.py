@@ -53,6 +53,14 @@ def test_nmea_generated_from_spec_dates_carry_and_roll_past_midnight() -> None:
     assert iso == ["1999-12-31T23:59:58Z", "1999-12-31T23:59:59Z", "2000-01-01T00:00:01Z"]
 
 
+def test_nmea_generated_from_spec_gll_sentences() -> None:
+    fixes = parse_nmea_lines([nmea("GPGLL,4916.45,N,12311.12,W,225444,A,"),
+                              nmea("GPGLL,4916.46,N,12311.13,W,225445,V,")])   # V: void
+    assert len(fixes) == 1
+    assert (fixes[0].lat, fixes[0].lon) == pytest.approx((49 + 16.45 / 60, -(123 + 11.12 / 60)))
+    assert fixes[0].time == 22 * 3600 + 54 * 60 + 44
+
+
 def test_nmea_generated_from_spec_without_date_uses_seconds_of_day() -> None:
     fixes = parse_nmea_lines([GGA])
     assert fixes[0].time == 12 * 3600 + 35 * 60 + 19
