@@ -135,3 +135,28 @@ def test_mutated_sidecars_never_crash(shared_data: Path) -> None:
                 parse(Source.from_bytes(bytes(data)), Collector())
             except GeoprivacyError:
                 pass
+
+
+@pytest.mark.parametrize(("sidecar", "media"), [
+    ("DJI_0001.SRT", "DJI_0001.MP4"),
+    ("IMG_0001.JPG.xmp", "IMG_0001.JPG"),
+    ("IMG_0002.xmp", "IMG_0002.dng"),
+    ("PXL_0003.jpg.supplemental-metadata.json", "PXL_0003.jpg"),
+])
+def test_sidecar_evidence_names_the_media_beside_it(sidecar: str, media: str,
+                                                    tmp_path: Path) -> None:
+    content = {
+        ".SRT": GENERATED["SRT"],
+        ".xmp": '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
+                '02/22-rdf-syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/"'
+                ' exif:GPSLatitude="45,27.852N" exif:GPSLongitude="9,11.4E"/></rdf:RDF>'
+                "</x:xmpmeta>",
+        ".json": GENERATED["TakeoutJSON"],
+    }[Path(sidecar).suffix]
+    (tmp_path / sidecar).write_text(content)
+    _, out, errors = read_sidecar(tmp_path / sidecar)
+    assert locations(out), errors
+    assert all("sidecar_of" not in e.detail for e in out.evidence)   # nothing beside it yet
+    (tmp_path / media).write_bytes(b"\xff\xd8\xff\xd9")
+    _, out, _ = read_sidecar(tmp_path / sidecar)
+    assert [e.detail["sidecar_of"] for e in out.evidence] == [media] * len(out.evidence)
