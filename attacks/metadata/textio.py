@@ -27,8 +27,8 @@ def read_bytes(src: Source, out: Collector, label: str) -> bytes:
     """The first ``MAX_SIDECAR_BYTES`` of the file; a warning when there was more."""
     data = src.read_upto(0, min(src.size, MAX_SIDECAR_BYTES))
     if src.size > MAX_SIDECAR_BYTES:
-        out.warn(f"{label}: only the first {MAX_SIDECAR_BYTES // (1024 * 1024)} MB of "
-                 f"{src.size} bytes were read (sidecar size limit)")
+        out.warn(f"{label}: only the first {MAX_SIDECAR_BYTES:,} of {src.size:,} bytes were "
+                 "read (sidecar size limit)")
     return data
 
 

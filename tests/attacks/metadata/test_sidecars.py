@@ -160,3 +160,17 @@ def test_sidecar_evidence_names_the_media_beside_it(sidecar: str, media: str,
     (tmp_path / media).write_bytes(b"\xff\xd8\xff\xd9")
     _, out, _ = read_sidecar(tmp_path / sidecar)
     assert [e.detail["sidecar_of"] for e in out.evidence] == [media] * len(out.evidence)
+
+
+def test_only_the_first_bytes_of_a_huge_sidecar_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from geoprivacy.attacks.metadata import textio
+
+    monkeypatch.setattr(textio, "MAX_SIDECAR_BYTES", len(GENERATED["SRT"]))
+    data = (GENERATED["SRT"] + "2\n00:00:01,000 --> 00:00:02,000\n"
+            "[latitude: 50.0] [longitude: 10.0]\n\n").encode()
+    src = Source.from_bytes(data)
+    out = Collector()
+    sidecars.PARSERS["SRT"](src, out)
+    assert src.bytes_read == len(GENERATED["SRT"])
+    assert out.evidence[0].detail["track"]["count"] == 1
+    assert any("only the first" in w and "size limit" in w for w in out.warnings)
