@@ -301,15 +301,24 @@ def clean_default(data: bytes) -> tuple[bytes, list[str]]:
 
 
 def _drop_unreadable(data: bytes) -> tuple[bytes, list[str]] | None:
-    """Drop EXIF/XMP blocks that cannot be parsed (only before any MPF block)."""
+    """Drop EXIF/XMP/Extended XMP blocks that cannot be parsed (only before any MPF block)."""
     segments, _ = parse_segments(data)
     out = bytearray(data[:2])
     pos = 2
     removed: list[str] = []
     mpf_seen = False
+    ext = [s for s in segments if s.marker == 0xE1 and s.ident(data, EXT_XMP_ID)]
+    ext_ok = True
+    if ext:
+        try:
+            _clean_extended_xmp(bytearray(data), segments, ext)
+        except (ParseError, struct.error):
+            ext_ok = False
     for seg in segments:
         reason = None
-        if seg.marker == 0xE2 and seg.ident(data, MPF_ID):
+        if not ext_ok and seg in ext:
+            reason = "XMP (extended, unreadable, dropped)"
+        elif seg.marker == 0xE2 and seg.ident(data, MPF_ID):
             mpf_seen = True
         elif seg.marker == 0xE1 and seg.ident(data, EXIF_ID):
             try:
