@@ -206,13 +206,14 @@ def _xmp_box(data: bytes, box: Box, ctx: Context, prefix: str) -> bytes | None:
     from geoprivacy.defenses.strip import xmp_edit
 
     packet = data[box.payload_start:box.end]
+    label = "XMP_" if box.type == b"XMP_" else "XMP"  # the audit names the two boxes apart
     if ctx.all_metadata:
-        ctx.removed.append(f"{prefix}:XMP")
+        ctx.removed.append(f"{prefix}:{label}")
         return None
     cleaned, removed = xmp_edit.clean_xmp(packet)
     if not removed:
         return data[box.offset:box.end]
-    ctx.removed.extend(f"{prefix}:{where}" for where in removed)
+    ctx.removed.extend(f"{prefix}:{label}{where[3:]}" for where in removed)  # where: "XMP:..."
     usertype = data[box.payload_start - 16:box.payload_start] if box.type == b"uuid" else b""
     return bb.build(box.type, usertype + cleaned)
 

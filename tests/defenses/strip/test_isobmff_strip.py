@@ -389,7 +389,7 @@ def test_generated_gps_tracks_go_and_packets_stay(tmp_path: Path) -> None:
     out, removed = _strip(src, tmp_path)
     assert {"CAMM:GPS", "QuickTime:©xyz", "Subtitle:DJI",
             "QuickTime:keys:com.apple.quicktime.location.ISO6709"} <= set(removed)
-    assert any(w.startswith("QuickTime:XMP:") for w in removed)
+    assert "QuickTime:XMP_:exif:GPSLatitude" in removed   # named as the audit names it
     assert not _audit(out).evidence
     data = out.read_bytes()
     for name in ("camm", "gps_text"):   # location samples are zeros now, in place
@@ -472,3 +472,85 @@ def test_cli_strips_videos_and_reports_malformed(shared_data: Path, tmp_path: Pa
     assert result.exit_code == 3
     (record,) = json.loads(result.output)["files"]
     assert record["status"] == "error" and "truncated" in record["errors"][0]
+
+
+def _fragmented_movie(extra_moov: bytes) -> bytes:
+    """A fragmented MP4 (moov first, then moof/mdat pairs) from PyAV, ``extra_moov`` added."""
+    av = pytest.importorskip("av")
+    np = pytest.importorskip("numpy")
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4", options={"movflags": "frag_keyframe+empty_moov"}) as c:
+        video = c.add_stream("mpeg4", rate=10, options={"g": "3"})
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, np.uint8),
+                                               format="rgb24")
+            for p in video.encode(frame):
+                c.mux(p)
+        for p in video.encode():
+            c.mux(p)
+    data = buf.getvalue()
+    src = Source.from_bytes(data)
+    moov = next(b for b in bb.iter_file(src, 0, src.size, "file") if b.type == b"moov")
+    assert any(b.type == b"moof" for b in bb.iter_file(src, 0, src.size, "file"))
+    new_moov = box(b"moov", data[moov.payload_start:moov.end] + extra_moov)
+    return data[:moov.offset] + new_moov + data[moov.end:]
+
+
+XYZ = box(b"udta", box(b"\xa9xyz", struct.pack(">HH", 18, 0) + b"+48.8584+002.2945/"))
+
+
+def test_fragmented_movie_location_goes_offsets_kept(tmp_path: Path) -> None:
+    src = tmp_path / "frag.mp4"
+    src.write_bytes(_fragmented_movie(XYZ))
+    assert _audit(src).has_location
+    out, removed = _strip(src, tmp_path)
+    assert removed == ["QuickTime:©xyz"]
+    assert out.stat().st_size == src.stat().st_size   # moov padded: moof offsets untouched
+    assert not _audit(out).evidence
+    _assert_streams_identical(src, out)
+
+
+def test_fragmented_movie_with_gps_track_is_refused(tmp_path: Path) -> None:
+    camm = _with_id(track(b"meta", sample_entry(b"camm"), [0], [4]), 10)
+    src = tmp_path / "frag-camm.mp4"
+    src.write_bytes(_fragmented_movie(camm))
+    out = io.BytesIO()
+    with pytest.raises(ParseError, match="fragmented"):
+        isobmff.strip_isobmff(str(src), out, StripOptions())
+    assert out.getvalue() == b""
+
+
+XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
+
+
+def test_top_level_xmp_uuid_is_cleaned_in_place(tmp_path: Path) -> None:
+    src = tmp_path / "xmp.mp4"   # a top-level box keeps its size (nothing else moves)
+    src.write_bytes(_tiny_av_movie() + box(b"uuid", XMP_UUID + XMP_GPS))
+    out, removed = _strip(src, tmp_path)
+    assert removed == ["QuickTime:XMP:exif:GPSLatitude", "QuickTime:XMP:exif:GPSLongitude"]
+    assert out.stat().st_size == src.stat().st_size
+    assert not _audit(out).evidence
+    _assert_streams_identical(src, out)
+    if EXIFTOOL:
+        _, tags = _assert_exiftool_clean(src, out)
+        assert tags.get("XMP:XMP-xmp:CreatorTool") == "t"
+
+
+@pytest.mark.parametrize("method", [0, 1])
+def test_generated_heif_items_in_mdat_or_idat(method: int, tmp_path: Path) -> None:
+    """Exif item after mdat (construction method 0) or in idat (1), plus an XMP item."""
+    from tests.attacks.metadata.test_isobmff import XMP_PACKET, _exif_item, _heif
+
+    src = tmp_path / "gen.heic"
+    src.write_bytes(_heif(_exif_item(), method, XMP_PACKET))
+    assert _audit(src).has_location
+    out, removed = _strip(src, tmp_path)
+    assert removed[0] == "HEIF:EXIF:GPS IFD" and "HEIF:XMP:exif:GPSLatitude" in removed
+    assert not _audit(out).evidence
+    a, b = src.read_bytes(), out.read_bytes()
+    assert len(a) == len(b)
+    allowed = _heif_item_ranges(src)
+    assert all(any(lo <= i < hi for lo, hi in allowed) for i in range(len(a)) if a[i] != b[i])
+    if EXIFTOOL:
+        _assert_exiftool_clean(src, out)
