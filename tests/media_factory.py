@@ -54,3 +54,23 @@ def make_clip(path: Path, frames: int = 30, size: tuple[int, int] = (160, 96),
             for packet in a.encode(None):
                 out.mux(packet)
     return path
+
+
+def cut_clip(src: Path, dst: Path, frames: int) -> Path:
+    """The first ``frames`` frames of ``src`` re-encoded as H.264 MP4 (no audio), same size."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        v = out.add_stream("libx264", rate=vin.average_rate or 25)
+        v.width, v.height, v.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
+        for i, frame in enumerate(inp.decode(vin)):
+            if i >= frames:
+                break
+            rgb = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
+            rgb.pts = i
+            for packet in v.encode(rgb.reformat(format="yuv420p")):
+                out.mux(packet)
+        for packet in v.encode(None):
+            out.mux(packet)
+    return dst
