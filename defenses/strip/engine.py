@@ -19,8 +19,8 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Callable, Iterator
 
 from geoprivacy.audit import AuditOptions, audit_file, identify
 from geoprivacy.defenses.strip import StripOptions, Writer
@@ -201,7 +201,7 @@ def output_path(path: str, settings: StripSettings) -> str:
 
 
 @contextlib.contextmanager
-def staged(target: str, private: bool):
+def staged(target: str, private: bool) -> Iterator[tuple[str, BinaryIO]]:
     """A temp file for the output: beside ``target`` (renamed by the caller), or, for a dry run,
     in the system temp folder. Always removed unless the caller renamed it."""
     directory = tempfile.gettempdir() if private else \
@@ -344,4 +344,4 @@ def strip_paths(paths: list[str], settings: StripSettings,
 
 __all__ = ["StripSettings", "StripResult", "StripReport", "strip_file", "strip_paths", "audit",
            "writers", "output_path", "CLEANED", "CLEAN", "PLANNED", "DELETED", "SKIPPED",
-           "LEAK", "ERROR", "field"]
+           "LEAK", "ERROR"]

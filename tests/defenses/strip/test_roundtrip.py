@@ -129,3 +129,43 @@ def test_pixels_identical(entry: dict, stripped: dict) -> None:
 @pytest.mark.parametrize("entry", PHOTOS, ids=IDS)
 def test_input_byte_identical(entry: dict, stripped: dict) -> None:
     assert sha256(stripped[entry["path"]]["input"]) == entry["sha256"]
+
+
+@pytest.fixture(scope="module")
+def stripped_all(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    root = tmp_path_factory.mktemp("strip-all")
+    table = writers()
+    out = {}
+    for i, e in enumerate(PHOTOS):
+        src = SHARED_DATA / e["path"]
+        result = strip_file(str(src), StripSettings(output_dir=str(root / str(i)),
+                                                    all_metadata=True), table)
+        out[e["path"]] = {"result": result, "input": src,
+                          "output": Path(result.output) if result.output else None}
+    return out
+
+
+@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed")
+def test_all_mode_leaves_no_xmp_iptc_or_location(stripped_all: dict) -> None:
+    from PIL import Image
+
+    outputs = {k: v for k, v in stripped_all.items() if v["output"]}
+    for path, v in stripped_all.items():
+        entry_kind = next(e["kind"] for e in PHOTOS if e["path"] == path)
+        if entry_kind == "photo":
+            assert v["result"].status in (CLEANED, CLEAN), (path, v["result"].errors)
+    records = exiftool_json([v["output"] for v in outputs.values()], "-G1", "-ee",
+                            "-gps:all", "-location:all", "-xmp:all", "-iptc:all")
+    for path, v in outputs.items():
+        rec = records[str(v["output"])]
+        assert location_tags(rec) == {}, path
+        if v["result"].container != "TIFF":          # TIFF keeps its IFD0 image tags
+            assert not [k for k in rec if k.startswith(("XMP", "IPTC"))], path
+        assert not audit(str(v["output"])).evidence
+        try:
+            with Image.open(v["input"]) as im:
+                before = im.tobytes()
+        except Exception:  # noqa: BLE001 - undecodable input: nothing to compare
+            continue
+        with Image.open(v["output"]) as im:
+            assert im.tobytes() == before, path
