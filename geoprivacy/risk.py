@@ -129,7 +129,7 @@ def _explain(ev: Evidence, reached: Granularity, decision: Decision, policy: Pol
     if decision.rule is not None:
         why = f"rule {decision.rule.id} ({decision.rule.description.rstrip('.')})"
     else:
-        why = f"the {policy.name} default for this audience"
+        why = f"the default of policy {policy.name} for the {cues.get('audience')} audience"
     ctx = ", ".join(f"{k}={v}" for k, v in sorted(cues.items()))
     radius = f" (±{ev.radius_km:g} km)" if ev.radius_km else ""
     return (f"{ev.attacker} found {what} in {ev.where} that discloses the {reached.value} "

@@ -36,6 +36,8 @@ def _rows(f: FileResult, options: WriteOptions) -> list[tuple[str, str, str]]:
     for ev in f.evidence:
         if not options.verbose and not ev.is_location and f.has_location:
             continue
+        if options.redact and any(x.evidence is ev for x in f.findings):
+            continue   # the finding already says it all when coordinates are hidden
         rows.append((ev.kind.value, ev.where, describe(ev, options.redact)))
     if f.errors:  # one line per file, however many parts of it failed
         rows.append(("error" if f.status == "error" else "warning", "", "; ".join(f.errors)))

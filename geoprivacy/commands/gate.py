@@ -46,7 +46,8 @@ def run_gate(paths: list[str], *, policy: str | None, audience: str, fmt: str,
         jobs=max(1, jobs), cache=cache, exclude=exclude)
     report = gate(paths, options, progress=_progress(quiet))
     if write_baseline_to:
-        n = write_baseline(write_baseline_to, all_findings(report))
+        # every finding, including those already accepted: a rewrite never drops them
+        n = write_baseline(write_baseline_to, all_findings(report, include_suppressed=True))
         print(f"geoprivacy: wrote {n} finding fingerprint(s) to {write_baseline_to}",
               file=sys.stderr)
     emit(report, fmt, output, redact=not show_coordinates, quiet=quiet, verbose=verbose,

@@ -46,7 +46,7 @@ def test_exit_1_on_a_finding_and_explains_it(data: Path, home: Path) -> None:
     assert out.returncode == 1, out.stdout + out.stderr
     assert "FINDING" in out.stdout and "default-public" in out.stdout
     assert "allows at most country" in out.stdout
-    assert "48.85" not in out.stdout and "<redacted>" in out.stdout   # redacted by default
+    assert "48.85" not in out.stdout                                   # redacted by default
 
 
 def test_exit_0_when_within_policy(data: Path, home: Path) -> None:
@@ -281,3 +281,57 @@ def test_eval_policy_on_a_small_annotation_file(tmp_path: Path) -> None:
     r = json.loads(out.stdout)
     assert r["over_disclosure_rate"] == 0.5 and r["abstention_violations"] == 1
     assert r["abstention_violation_rate"] == 1.0
+
+
+MARKER_POLICY = """\
+version: 1
+defaults: {public: exact, internal: exact, research: exact}
+rules:
+  - id: marker
+    description: files a provider marks allow at most the country
+    when: {test_marker: present}
+    allow: country
+"""
+
+
+class _MarkerProvider:
+    """A cue provider plugin as a detector package would register it."""
+
+    name = "test-marker"
+    version = "1"
+    cues = ("test_marker",)
+
+    def __init__(self, answer: str | Exception) -> None:
+        self.answer = answer
+        self.calls = 0
+
+    def provide(self, item, evidence):  # type: ignore[no-untyped-def]
+        from geoprivacy.context import stated
+        self.calls += 1
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return {"test_marker": stated("test_marker", self.answer, self.name)}
+
+
+@pytest.mark.parametrize("answer, code", [("present", 1), ("absent", 0),
+                                          (RuntimeError("model file missing"), 3)])
+def test_cue_providers_plug_in(answer: object, code: int, data: Path, home: Path,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from geoprivacy.context import CUE_PROVIDERS
+    from geoprivacy.registry import Plugin
+    provider = _MarkerProvider(answer)  # type: ignore[arg-type]
+    monkeypatch.setitem(CUE_PROVIDERS._plugins, "test_marker",
+                        Plugin("test_marker", "test", lambda: provider))
+    monkeypatch.setenv("GEOPRIVACY_HOME", str(home))
+    policy = parse_policy(MARKER_POLICY, "marker.yaml")
+    report = run_gate([str(data)], GateOptions(policy=policy, cache=False))
+    assert report.exit_code == code
+    assert provider.calls == 1                       # only the file with a location is asked
+    leak = next(f for f in report.files if f.path.endswith("leak.jpg"))
+    if code == 3:
+        assert "model file missing" in " ".join(leak.errors)
+    # a stated answer wins and the provider is not asked
+    stated_run = run_gate([str(data)], GateOptions(
+        policy=policy, cache=False, context=__import__("geoprivacy.context").context
+        .parse_assignments(["test_marker=absent"])))
+    assert stated_run.exit_code == 0 and provider.calls == 1
