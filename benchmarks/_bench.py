@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -55,19 +56,34 @@ def exiftool_exe() -> list[str]:
     return [found]
 
 
-def timed(cmd: list[str], repeat: int, ok_codes: tuple[int, ...] = (0, 1)) -> float:
-    """Median wall seconds of ``repeat`` runs (after one untimed warm-up for the page cache)."""
-    times = []
+def timed(cmd: list[str], repeat: int, ok_codes: tuple[int, ...] = (0, 1)) -> tuple[float, float]:
+    """Median wall seconds and median CPU seconds (user + system) of ``repeat`` runs, after one
+    untimed warm-up for the page cache. CPU time is the steadier number on a shared machine."""
+    walls, cpus = [], []
     for attempt in range(repeat + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode not in ok_codes:
             sys.exit(f"{' '.join(cmd[:3])} … failed with exit {done.returncode}: "
                      f"{done.stderr.strip()[-500:]}")
         if attempt:
-            times.append(elapsed)
-    return statistics.median(times)
+            walls.append(elapsed)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def rate(label: str, n: int, wall_cpu: tuple[float, float], unit: str) -> tuple[str, str]:
+    wall, cpu = wall_cpu
+    return label, (f"wall {wall:.2f} s = {n / wall:.1f} {unit}/s | CPU {cpu:.2f} s = "
+                   f"{n / cpu:.1f} {unit}/s")
+
+
+def ratios(ours: tuple[float, float], theirs: tuple[float, float]) -> tuple[str, str]:
+    return ("speed ratio (geoprivacy / exiftool)",
+            f"wall {theirs[0] / ours[0]:.2f}x | CPU {theirs[1] / ours[1]:.2f}x")
 
 
 def print_rows(rows: list[tuple[str, str]]) -> None:

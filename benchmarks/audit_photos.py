@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _bench import (corpus_paths, exiftool_exe, geoprivacy_exe, print_rows,  # noqa: E402
-                    repeated_dir, timed)
+                    rate, ratios, repeated_dir, timed)
 
 
 def main() -> None:
@@ -42,9 +42,9 @@ def main() -> None:
     n = len(files)
     print_rows([
         ("photos", f"{n} ({len(sources)} distinct corpus photos, {total_mb:.1f} MB)"),
-        ("geoprivacy audit --format json", f"{ours:.2f} s  {n / ours:.1f} files/s"),
-        ("exiftool -r -n -ee -j -gps:all", f"{theirs:.2f} s  {n / theirs:.1f} files/s"),
-        ("speed ratio (geoprivacy / exiftool)", f"{theirs / ours:.2f}x"),
+        rate("geoprivacy audit --format json", n, ours, "files"),
+        rate("exiftool -r -n -ee -j -gps:all", n, theirs, "files"),
+        ratios(ours, theirs),
     ])
 
 
