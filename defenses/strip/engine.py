@@ -120,7 +120,10 @@ class StripReport:
                 "exit_code": self.exit_code}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"command": "strip", "dry_run": self.dry_run, "all_metadata": self.all_metadata,
+        from geoprivacy import __version__
+        return {"schema_version": "1.0", "command": "strip",
+                "tool": {"name": "geoprivacy", "version": __version__},
+                "dry_run": self.dry_run, "all_metadata": self.all_metadata,
                 "sidecars": self.sidecars, "files": [r.to_dict() for r in self.results],
                 "summary": self.summary()}
 

@@ -83,7 +83,9 @@ def test_dry_run_writes_nothing(dirty: Path, tmp_path: Path) -> None:
 def test_json_lists_removed_items_and_method(dirty: Path, tmp_path: Path) -> None:
     code, out = run("--format", "json", str(dirty), "-o", str(tmp_path / "o"))
     assert code == 0
-    f = json.loads(out)["files"][0]
+    doc = json.loads(out)
+    assert doc["command"] == "strip" and doc["summary"]["exit_code"] == 0
+    f = doc["files"][0]
     assert f["verified"] is True and f["method"] == "structural"
     assert {"EXIF:GPS IFD", "IPTC:City"} <= set(f["removed"])
     assert f["output"] == str(tmp_path / "o" / "photo.jpg")
