@@ -25,11 +25,9 @@ SCHEMA = 1
 
 
 def home() -> Path:
-    env = os.environ.get("GEOPRIVACY_HOME")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "geoprivacy"
+    """The same folder the model registry uses (one place decides it)."""
+    from geoprivacy.models import geoprivacy_home
+    return geoprivacy_home()
 
 
 def fast_hasher() -> tuple[str, Any]:
@@ -74,7 +72,12 @@ class ResultCache:
         self._pending: list[tuple[str, str]] = []
         self._pending_memo: list[tuple[str, str, str]] = []
         if not readonly:
+            # The cache holds evidence (coordinates) of private photos: owner-only.
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            except OSError:
+                pass   # sqlite reports the real problem below
         uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
         try:
             self._db: sqlite3.Connection | None = sqlite3.connect(uri, uri=True, timeout=30)
