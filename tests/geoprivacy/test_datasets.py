@@ -42,7 +42,8 @@ def test_limits_and_cleanup(tmp_path: Path) -> None:
     out = expand([str(tmp_path / "s.tar")], Limits(max_member_bytes=10_000,
                                                      max_total_bytes=2_500))
     try:
-        assert [p for p, _ in out.items] == [f"{tmp_path}/s.tar!/000.bin", f"{tmp_path}/s.tar!/001.bin"]
+        assert [p for p, _ in out.items] == [f"{tmp_path}/s.tar!/000.bin",
+                                             f"{tmp_path}/s.tar!/001.bin"]
         assert any("expands beyond" in why for _, why in out.errors)
         assert all(Path(real).read_bytes()[:1] == bytes([i]) for i, (_, real) in
                    enumerate(out.items))

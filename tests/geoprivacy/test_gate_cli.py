@@ -266,13 +266,12 @@ def test_eval_policy_on_a_small_annotation_file(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
-    # a→city (GP200) ✓, b→abstain (GP101) ✓, c→city but gold exact ✗, d→abstain, gold exact ✗
+    # a→city (GP200) ok, b→abstain (GP101) ok, c→city (gold exact), d→abstain (gold exact)
     assert r["rows"] == 4 and r["accuracy"] == 0.5
     assert r["over_disclosure_rate"] == 0.0
     assert r["abstention_violations"] == 0
     assert r["f1"] == {"abstain": 0.6667, "country_city": 0.6667, "exact": 0.0}
-    assert r["macro_f1"] == round((0.6667 + 0.6667 + 0.0) / 3, 4) or \
-        abs(r["macro_f1"] - 4 / 9) < 1e-3
+    assert r["macro_f1"] == 0.4444                      # (2/3 + 2/3 + 0) / 3
     lax = tmp_path / "lax.yaml"
     lax.write_text("version: 1\ndefaults: {public: exact, internal: exact, research: exact}\n"
                    "rules: []\n")

@@ -88,7 +88,9 @@ def test_thumbnails_only_on_request_and_blurred_unless_coordinates_shown(tmp_pat
 
     def stripes(text: str) -> float:
         import base64
-        data = re.search(r'data:image/jpeg;base64,([^"]+)"', text).group(1)  # type: ignore[union-attr]
+        match = re.search(r'data:image/jpeg;base64,([^"]+)"', text)
+        assert match is not None
+        data = match.group(1)
         import numpy as np
         values = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("L"))
         return float(values.max()) - float(values.min())
