@@ -68,8 +68,8 @@ def plan(path: str, src: Source, top: list[Box], all_metadata: bool,
     zero += _novatek_blocks(moov, ctx.novatek, src, kept_ranges)
     headers = [(b.offset, b.payload_start) for b in top]
     zero = _subtract(_merge(zero), headers)  # box headers stay: the layout must still parse
-    gap_safe = not fragmented and len(own) == len(kept) \
-        and not any(b.type == b"meta" for b in top)
+    gap_safe = not fragmented and len(own) == len(kept) and b"iloc" not in moov \
+        and not any(b.type == b"meta" for b in top)  # nothing but tracks points into mdat
     if gap_safe:
         mdats = [(b.payload_start, b.end) for b in top if b.type == b"mdat"]
         gaps = _subtract(_subtract(mdats, kept_ranges), zero)

@@ -167,7 +167,11 @@ def _heif_item_ranges(path: Path) -> list[tuple[int, int]]:
 
 
 def _heif_pixels(path: Path) -> bytes | None:
-    pillow_heif = pytest.importorskip("pillow_heif")
+    """Decoded primary image, or None without a decoder (pillow-heif) or decodable image."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return None
     try:
         image = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=False)
         return bytes(image.data)
@@ -215,6 +219,7 @@ def test_heic_with_gps_keeps_pixels_and_loses_gps(shared_data: Path, tmp_path: P
     src = shared_data / "photos/exif-at-eof.heic"  # the Exif item sits after the mdat
     out, removed = _strip(src, tmp_path)
     assert removed == ["HEIF:EXIF:GPS IFD"]
+    pytest.importorskip("pillow_heif")
     assert _heif_pixels(out) is not None and _heif_pixels(out) == _heif_pixels(src)
     if EXIFTOOL:
         _, tags = _assert_exiftool_clean(src, out)
