@@ -253,7 +253,16 @@ def load_context_file(path: str) -> ContextFile:
 
 
 class CueProvider(Protocol):
-    """What a cue-provider plugin's ``load()`` returns (detectors: people, faces, plates...)."""
+    """What a cue-provider plugin's ``load()`` returns (detectors: people, faces, plates...).
+
+    Register one plugin per cue name it answers; the gate asks ``CUE_PROVIDERS.get(cue)``
+    only for cues the policy needs, the user did not state, and only for files that disclose
+    a location. ``provide`` may answer several cues at once; ``version`` (model + code) is
+    part of the cache key, so a new model re-asks::
+
+        CUE_PROVIDERS.register(Plugin("faces", "CenterFace faces", load_faces,
+                                      extra="vision", available=faces_available))
+    """
 
     name: str
     version: str
