@@ -83,7 +83,8 @@ def _sniff_ftyp(head: bytes) -> Sniffed:
 _SRT_TIME = re.compile(rb"\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->\s*\d{1,2}:\d{2}:\d{2}")
 _TAKEOUT_OPENING = re.compile(
     rb'\{\s*"title"\s*:\s*"(?:[^"\\]|\\.){0,2000}"\s*,\s*"description"\s*:')
-_NMEA = re.compile(rb"^\$(GP|GN|GL|GA|BD)(RMC|GGA|GLL|GSA|GSV|VTG)", re.M)
+# Loggers may prefix each sentence with their own timestamp ("12:00:01 $GPRMC,…").
+_NMEA = re.compile(rb"^[^\n$]{0,40}\$(GP|GN|GL|GA|GB|BD)(RMC|GGA|GLL|GSA|GSV|VTG),", re.M)
 
 
 def _utf8(head: bytes) -> bytes:

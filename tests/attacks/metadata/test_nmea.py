@@ -83,6 +83,15 @@ def test_nmea_log_file_generated_from_spec_is_one_track() -> None:
     assert track.detail["time_base"] == "UTC epoch seconds"
 
 
+def test_nmea_log_generated_with_logger_timestamps_before_each_sentence() -> None:
+    lines = [f"2021-06-01 08:00:0{i} {nmea(f'GNRMC,08000{i},A,5231.200,N,01324.300,E,,,010621,,')}"
+             for i in range(3)]
+    container, out, _ = read_sidecar("\n".join(lines).encode())
+    assert container == "NMEA"
+    track = by_where(out, "NMEA:RMC")
+    assert track.detail["track"]["first"]["time_iso"] == "2021-06-01T08:00:00Z"
+
+
 def test_nmea_log_generated_from_spec_all_zero_is_placeholder() -> None:
     lines = [nmea("GPRMC,123519,A,0000.000,N,00000.000,E,,,230394,,")] * 3
     _, out, _ = read_sidecar("\n".join(lines).encode())
