@@ -1,0 +1,50 @@
+"""``audit`` in worker processes under a per-file budget (``--jobs``, ``--timeout``, ``--max-memory``).
+
+Workers build their own attackers from the command-line names (attacker objects hold closures
+that do not pickle); each file is one task; a file over budget is reported as not checked
+(status "error", so the run exits 3 unless a location was found elsewhere), never as clean.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+from geoprivacy.audit import AuditOptions, audit_file
+from geoprivacy.pool import Budget, run_pool
+from geoprivacy.types import FileResult
+
+_OPTIONS: list[AuditOptions] = []
+
+
+def _init(attackers: str, detail: bool, index: str | None, explicit: frozenset[str]) -> None:
+    from geoprivacy.commands.audit import build_attackers
+    kwargs: dict[str, Any] = {"index": index} if index else {}
+    _OPTIONS[:] = [AuditOptions(attackers=build_attackers(attackers, detail, **kwargs),
+                                explicit=set(explicit))]
+
+
+def _audit(path: str) -> FileResult:
+    return audit_file(path, _OPTIONS[0])
+
+
+def not_checked(path: str, reason: str) -> FileResult:
+    return FileResult(path, "unknown", "unknown", "error", errors=(reason,))
+
+
+def audit_in_pool(files: list[str], *, attackers: str, detail: bool, index: str | None,
+                  explicit: Iterable[str], jobs: int, budget: Budget) -> Iterator[FileResult]:
+    """Every file's result, in ``files`` order."""
+    return run_pool(_audit, files, jobs=jobs, budget=budget, on_fail=not_checked,
+                    initializer=_init, initargs=(attackers, detail, index, frozenset(explicit)))
+
+
+DEFAULT_SECONDS = 120.0
+DEFAULT_MEMORY_MB = 2048
+
+
+def default_budget(jobs: int, seconds: float | None, memory_mb: int | None) -> Budget:
+    """The budget asked for; with ``--jobs`` > 1 and none asked, the defaults."""
+    if jobs > 1:
+        seconds = DEFAULT_SECONDS if seconds is None else seconds
+        memory_mb = DEFAULT_MEMORY_MB if memory_mb is None else memory_mb
+    return Budget(seconds=seconds, memory_mb=memory_mb)
