@@ -28,6 +28,7 @@ from geoprivacy.media.source import Source
 from geoprivacy.tracks import Fix
 
 MAX_HOME_POINTS = 16      # distinct home points reported as separate evidence
+MAX_HOME_KEYS = 1000      # distinct home points counted
 MAX_FIXES = 2_000_000
 
 _NUM = r"[-+]?\d{1,3}(?:\.\d+)?"
@@ -87,8 +88,9 @@ def parse(src: Source, out: Collector) -> None:
             "coordinate_order": ("lat,lon (lon-first impossible)" if info[2]
                                  else "lon,lat (DJI)")})
     if len(homes) > MAX_HOME_POINTS:
-        out.warn(f"SRT: {len(homes)} distinct home points; only the first {MAX_HOME_POINTS} "
-                 "reported")
+        more = "+" if len(homes) >= MAX_HOME_KEYS else ""
+        out.warn(f"SRT: {len(homes)}{more} distinct home points; only the first "
+                 f"{MAX_HOME_POINTS} reported")
 
 
 def _read_block(block: str, start_s: float, end_s: float, found: dict[str, _Found],
@@ -116,8 +118,9 @@ def _read_block(block: str, start_s: float, end_s: float, found: dict[str, _Foun
             lon, lat, swapped = _lon_first(float(first), float(second))
             if name == "HOME":
                 key = (round(lat, 7), round(lon, 7))
-                info = homes.setdefault(key, [0, start_s, swapped])
-                info[0] += 1
+                if key in homes or len(homes) < MAX_HOME_KEYS:   # bounded memory
+                    info = homes.setdefault(key, [0, start_s, swapped])
+                    info[0] += 1
             else:
                 alt = float(third) if third else None
                 item = _add(found, "SRT:GPS", "dji GPS (lon, lat, alt)",

@@ -170,3 +170,11 @@ def test_dense_drone_srt_generated_hover_is_a_stop() -> None:
     stop = track["stops"][0]
     assert stop["lat"] == pytest.approx(46.0, abs=1e-4)
     assert 175 <= stop["seconds"] <= 205      # 180 s hover + ~22 s to leave the 50 m radius
+
+
+def test_many_distinct_home_points_are_bounded() -> None:
+    bodies = [f"GPS (2.{i:06d}, 48.{i:06d}, 30), HOME (2.{i:06d}, 48.{i:06d}, 0.00m)"
+              for i in range(1500)]
+    _, out, errors = read_sidecar(_srt(*bodies).encode())
+    assert len([e for e in out.evidence if e.where == "SRT:HOME"]) == 16
+    assert any("1000+ distinct home points" in e for e in errors)
