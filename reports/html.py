@@ -36,7 +36,7 @@ th{background:#f4f6f8}.file{margin:14px 0;padding:10px 12px;border:1px solid #e3
 border-radius:8px}.file h3{font-size:14px;margin:0 0 6px;word-break:break-all}
 .tag{display:inline-block;border-radius:4px;padding:0 6px;font-size:12px;font-weight:600}
 .t-FINDING,.t-LEAKS{background:#fde7e5;color:#b3261e}.t-NOT{background:#fff3d6;color:#8a5a00}
-.t-clean,.t-no{background:#e5f4ea;color:#1b7a3a}.t-skipped{background:#eee;color:#555}
+.t-clean,.t-no,.t-accepted{background:#e5f4ea;color:#1b7a3a}.t-skipped{background:#eee;color:#555}
 .plots{display:flex;gap:24px;flex-wrap:wrap}svg{border:1px solid #d6dbe0;border-radius:6px}
 img.thumb{float:right;margin-left:12px;border-radius:4px}
 """

@@ -49,8 +49,10 @@ def status_word(f: FileResult) -> str:
         return "NOT CHECKED"
     if f.status == "skipped":
         return "skipped"
-    if f.findings:
+    if any(getattr(x, "suppressed", None) is None for x in f.findings):
         return "FINDING"
+    if f.findings:
+        return "accepted"       # gate: every finding is baselined or suppressed
     if f.has_location:
         return "LEAKS"
     return "clean" if not f.evidence else "no place"
@@ -94,7 +96,7 @@ def _write_rich(stream: TextIO, report: RunReport, options: WriteOptions) -> Non
     for col in ("file", "status", "found in", "what"):
         table.add_column(col, overflow="fold")
     styles = {"LEAKS": "bold red", "FINDING": "bold red", "NOT CHECKED": "yellow",
-              "clean": "green", "no place": "green", "skipped": "dim"}
+              "clean": "green", "no place": "green", "skipped": "dim", "accepted": "cyan"}
     for f in report.files:
         if f.status == "skipped" and not options.verbose:
             continue
