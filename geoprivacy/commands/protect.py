@@ -153,7 +153,7 @@ class ProtectSettings:
 
 def pick_detectors(settings: ProtectSettings) -> tuple[Any, Any]:
     """(mask detector, scorer): two different detectors so the mask is not graded by itself."""
-    from geoprivacy.cues.base import DETECTORS
+    from geoprivacy.cues import DETECTORS   # importing the package registers the back-ends
     from geoprivacy.registry import instantiate
 
     preference = ["ssdlite", "yolo"]
@@ -202,6 +202,9 @@ def defense_factory(settings: ProtectSettings) -> Any:
     sensitivity = AttackerSensitivity(encoder, gallery)
     params = dict(settings.params)
     device = pick_device(settings.device)
+    if any(k in params for k in ("noise", "epsilon", "steps", "ensemble", "train_sens")):
+        from geoprivacy.defenses.ppedcrf.adversarial import ppedcrf_factory
+        return ppedcrf_factory(encoder, gallery, sensitivity, params, device)
     return lambda: PPEDCRF(sensitivity, device=device, **params)
 
 

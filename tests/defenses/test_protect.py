@@ -80,7 +80,7 @@ def test_people_stay_detectable_on_a_real_street_clip(tmp_path: Path) -> None:
     """vtest.avi (pedestrians): mask by YOLO, score by another detector; blur keeps mAP."""
     from importlib.util import find_spec
 
-    from geoprivacy.cues.base import DETECTORS
+    from geoprivacy.cues import DETECTORS
 
     if find_spec("ultralytics") is None:   # find_spec: importing it would write settings
         pytest.skip("ultralytics is not installed (pip install 'geoprivacy[all]')")
