@@ -54,7 +54,8 @@ class AttackerSensitivity:
         import torch
         import torch.nn.functional as F
 
-        x = torch.as_tensor(np.array(frames), device=self.device).permute(0, 3, 1, 2).float() / 255.0
+        pixels = torch.as_tensor(np.array(frames), device=self.device)
+        x = pixels.permute(0, 3, 1, 2).float() / 255.0
         x.requires_grad_(True)
         emb = self.embed(x)
         if self.gallery is not None and len(self.gallery):
