@@ -174,8 +174,10 @@ def _keys_ilst(data: bytes, keys: Box, ilst: Box | None,
                                   data[item.payload_start:item.end]))
         elif 1 <= index <= len(entries):
             continue  # the value of a removed key
+        elif item.type in ILST_LOCATION:  # a named item in a keyed list: judged by its name
+            ctx.removed.append(ILST_LOCATION[item.type])
         else:
-            raise ParseError(f"'ilst' item refers to key {index}; 'keys' has {len(entries)}")
+            items.append(data[item.offset:item.end])
     return new_keys, bb.build(b"ilst", b"".join(items))
 
 

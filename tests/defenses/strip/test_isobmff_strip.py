@@ -322,13 +322,17 @@ def tx3g(text: str) -> bytes:
     return struct.pack(">H", len(raw)) + raw
 
 
-def _keys_meta(pairs: list[tuple[str, str]]) -> bytes:
+def _item(kind: bytes, value: str) -> bytes:
+    return box(kind, box(b"data", struct.pack(">II", 1, 0) + value.encode()))
+
+
+def _keys_meta(pairs: list[tuple[str, str]], extra_items: bytes = b"") -> bytes:
+    """A QuickTime ``meta`` (handler ``mdta``): ``keys`` and the ``ilst`` values by key index."""
     keys = full_box(b"keys", struct.pack(">I", len(pairs)) + b"".join(
         struct.pack(">I", 8 + len(k)) + b"mdta" + k.encode() for k, _ in pairs))
-    items = b"".join(box(struct.pack(">I", i), box(b"data", struct.pack(">II", 1, 0) + v.encode()))
-                     for i, (_, v) in enumerate(pairs, start=1))
+    items = b"".join(_item(struct.pack(">I", i), v) for i, (_, v) in enumerate(pairs, start=1))
     hdlr = full_box(b"hdlr", bytes(4) + b"mdta" + bytes(12) + b"\x00")
-    return box(b"meta", hdlr + keys + box(b"ilst", items))
+    return box(b"meta", hdlr + keys + box(b"ilst", items + extra_items))
 
 
 XMP_GPS = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
@@ -559,3 +563,23 @@ def test_generated_heif_items_in_mdat_or_idat(method: int, tmp_path: Path) -> No
     assert all(any(lo <= i < hi for lo, hi in allowed) for i in range(len(a)) if a[i] != b[i])
     if EXIFTOOL:
         _assert_exiftool_clean(src, out)
+
+
+def test_keys_renumbered_around_removed_location_keys(tmp_path: Path) -> None:
+    from tests.attacks.metadata.bmffbuild import ftyp, mvhd
+
+    pairs = [("com.apple.quicktime.make", "Acme"),
+             ("com.apple.quicktime.location.ISO6709", "+48.8584+002.2945/"),
+             ("com.apple.quicktime.location.name", "Tour Eiffel"),
+             ("com.apple.quicktime.model", "Phone 9")]
+    meta = _keys_meta(pairs, extra_items=_item(b"\xa9xyz", "+1.0+2.0/"))  # a named item too
+    src = tmp_path / "keys.mov"
+    src.write_bytes(ftyp(b"qt  ", (b"qt  ",)) + box(b"moov", mvhd() + meta))
+    out, removed = _strip(src, tmp_path)
+    assert removed == ["QuickTime:keys:com.apple.quicktime.location.ISO6709",
+                       "QuickTime:keys:com.apple.quicktime.location.name", "QuickTime:©xyz"]
+    assert not _audit(out).evidence
+    if EXIFTOOL:
+        _, tags = _assert_exiftool_clean(src, out)
+        assert tags.get("QuickTime:Keys:Make") == "Acme"
+        assert tags.get("QuickTime:Keys:Model") == "Phone 9"
