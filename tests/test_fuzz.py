@@ -1,0 +1,101 @@
+"""A short fuzz run in the suite: every fuzz target (``fuzz/targets.py``: each metadata parser
+and each strip writer) on mutated seeds, in-process with hypothesis, plus a slow atheris run.
+
+A target may refuse an input with a one-line GeoprivacyError; any other exception is a bug.
+Crashes found by longer campaigns (``benchmarks/fuzz.py``) are kept below as regressions.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "fuzz"))
+
+import targets  # noqa: E402
+
+SMALL_SEED = 96 * 1024       # in the suite: keep every execution fast
+
+
+@lru_cache(maxsize=None)
+def _groups() -> dict:
+    return targets.corpus_by_container()
+
+
+@lru_cache(maxsize=None)
+def _seeds(name: str) -> tuple[bytes, ...]:
+    small = [p for p in targets.seed_files(name, _groups()) if p.stat().st_size <= SMALL_SEED]
+    return tuple(p.read_bytes() for p in small[:12]) + tuple(targets.builtin_seeds(name))
+
+
+@lru_cache(maxsize=None)
+def _target(name: str):  # type: ignore[no-untyped-def]
+    return targets.make(name)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seeds: tuple[bytes, ...]) -> bytes:
+    """A seed with a few byte flips, splices, truncations or integer overwrites."""
+    data = bytearray(draw(st.sampled_from(seeds)))
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.integers(0, 4))
+        pos = draw(st.integers(0, max(0, len(data) - 1)))
+        if op == 0 and data:
+            data[pos] = draw(st.integers(0, 255))
+        elif op == 1:
+            del data[pos:pos + draw(st.integers(1, 64))]
+        elif op == 2:
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=16))
+        elif op == 3:
+            data[pos:pos + 4] = draw(st.sampled_from([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00",
+                                                      b"\x7f\xff\xff\xff", b"\x00\x00\x00\x01",
+                                                      b"\x80\x00\x00\x00"]))
+        else:
+            data = data[:pos]
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name", sorted(targets.SEEDS))
+def test_target_survives_mutated_seeds(name: str) -> None:
+    seeds = _seeds(name)
+    assert seeds, f"no seed for {name}"
+    target = _target(name)
+    for seed in seeds:
+        target(seed)
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=mutated(seeds))
+    def run(data: bytes) -> None:
+        target(data)
+
+    run()
+
+
+# Crashes found by fuzzing, as the bytes that caused them (generated here, not stored files).
+def _regressions() -> list[tuple[str, bytes]]:
+    return []
+
+
+@pytest.mark.parametrize("name,data", _regressions() or [pytest.param("", b"", marks=pytest.mark.skip(
+    reason="no crash found so far"))])
+def test_fuzz_regressions(name: str, data: bytes) -> None:
+    _target(name)(data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(targets.SEEDS))
+def test_atheris_short_campaign(name: str) -> None:
+    pytest.importorskip("atheris")
+    proc = subprocess.run([sys.executable, str(REPO / "fuzz" / "run.py"), name, "-runs=2000",
+                           "-timeout=10", "-rss_limit_mb=2048"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Done 2000 runs" in proc.stderr
