@@ -116,9 +116,19 @@ def progress(items: list[str], label: str, quiet: bool) -> Iterable[str]:
               help="Comma-separated attackers to run (see `geoprivacy attackers`).")
 @click.option("--detail", is_flag=True, help="Put every fix of every GPS track in the JSON.")
 @click.option("--redact", is_flag=True, help="Hide coordinates in the output.")
+@click.option("--index", "index", type=click.Path(dir_okay=False, exists=True),
+              help="Gallery for the retrieval attacker (from `geoprivacy index build`).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Worker processes. With more than 1, or a budget, each file runs in a "
+                   "worker under a time and memory budget.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds per file (default "
+              "120 with --jobs > 1); a file over it is reported as not checked (exit 3).")
+@click.option("--max-memory", type=click.IntRange(min=16), metavar="MB", help="Memory per file "
+              "above a worker's start (default 2048 with --jobs > 1).")
 @input_options
 @output_options
 def audit(paths: tuple[str, ...], fmt: str, attackers: str, detail: bool, redact: bool,
+          index: str | None, jobs: int, timeout: float | None, max_memory: int | None,
           exclude: tuple[str, ...], output: str | None, quiet: bool, verbose: bool) -> None:
     """Report every place PATHS give away: files, directories (recursive) and globs.
 
@@ -140,7 +150,8 @@ def audit(paths: tuple[str, ...], fmt: str, attackers: str, detail: bool, redact
     from geoprivacy.commands.audit import run_audit
 
     code = run_audit(list(paths), fmt=fmt, attackers=attackers, detail=detail, redact=redact,
-                     exclude=list(exclude), output=output, quiet=quiet, verbose=verbose)
+                     exclude=list(exclude), output=output, quiet=quiet, verbose=verbose,
+                     index=index, jobs=jobs, timeout=timeout, max_memory=max_memory)
     sys.exit(code)
 
 
@@ -231,6 +242,10 @@ def _parse_truth(value: str | None) -> tuple[float, float] | None:
 @click.option("--no-foreground", is_flag=True, help="Treat every pixel as background.")
 @click.option("--classes", default="", help="Comma-separated classes kept intact (default: "
               "people, vehicles, traffic lights, stop signs).")
+@click.option("--anonymize", default="", metavar="faces,plates",
+              help="Also pixelate faces and/or licence plates, even inside kept boxes.")
+@click.option("--mask-text", is_flag=True, help="Pixelate text found by OCR (signs, house "
+              "numbers, burned-in dashcam/drone overlays), even inside kept boxes.")
 @click.option("--index", type=click.Path(exists=True, dir_okay=False),
               help="Retrieval index: measure the background-retrieval attacker before/after.")
 @click.option("--truth", help="LAT,LON ground truth for privacy accuracy (default: the "
@@ -251,6 +266,16 @@ def _parse_truth(value: str | None) -> tuple[float, float] | None:
               "paper's) instead of noise that follows the scene (less flicker).")
 @click.option("--sensitivity-every", type=int, help="ppedcrf: recompute sensitivity every K "
               "frames (default 1); the CRF tracks regions in between.")
+@click.option("--noise", type=click.Choice(["gaussian", "adversarial"]), default="gaussian",
+              show_default=True, help="ppedcrf: calibrated Gaussian noise, or noise optimised "
+              "(PGD) to push the frame away from the attacker's gallery matches.")
+@click.option("--epsilon", type=float, help="ppedcrf adversarial: L∞ budget on the 0-255 scale "
+              "(default 4), scaled per region by the NCP weights.")
+@click.option("--steps", type=int, help="ppedcrf adversarial: PGD steps per batch (default 10).")
+@click.option("--ensemble", default="", help="ppedcrf adversarial: more encoders to optimise "
+              "against, e.g. lite0,lite2 (the --index encoder is always one).")
+@click.option("--train-sens", type=int, help="ppedcrf: distil the attacker sensitivity into a "
+              "small network on the first N frames, then use it for the rest (faster).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
@@ -258,10 +283,12 @@ def _parse_truth(value: str | None) -> tuple[float, float] | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def protect(paths: tuple[str, ...], output: str | None, method: str, device: str, seed: int,
             batch: int, detector: str, scorer: str, detect_every: int, no_foreground: bool,
-            classes: str, index: str | None, truth: str | None, min_utility: float, crf: int,
+            classes: str, anonymize: str, mask_text: bool, index: str | None,
+            truth: str | None, min_utility: float, crf: int,
             preset: str, sigma: float | None, block: int | None, sigma0: float | None,
-            alpha: float | None, iid_noise: bool, sensitivity_every: int | None, fmt: str,
-            report_path: str | None, quiet: bool) -> None:
+            alpha: float | None, iid_noise: bool, sensitivity_every: int | None, noise: str,
+            epsilon: float | None, steps: int | None, ensemble: str, train_sens: int | None,
+            fmt: str, report_path: str | None, quiet: bool) -> None:
     """Protect photos and videos before publishing: perturb the location-revealing background,
     keep what must stay detectable, drop location metadata, and verify the result.
 
@@ -289,10 +316,19 @@ def protect(paths: tuple[str, ...], output: str | None, method: str, device: str
             if value is not None:
                 params[key] = value
         params["coherent"] = not iid_noise
+        if noise == "adversarial" or train_sens:
+            params["noise"] = noise
+            for key, value in (("epsilon", epsilon), ("steps", steps), ("train_sens", train_sens)):
+                if value is not None:
+                    params[key] = value
+            if ensemble:
+                params["ensemble"] = ensemble
     settings = ProtectSettings(
         method=method, output=output, device=device, seed=seed, batch=batch, detector=detector,
         scorer=scorer, detect_every=max(1, detect_every), foreground=not no_foreground,
-        classes=tuple(c.strip() for c in classes.split(",") if c.strip()), index=index,
+        classes=tuple(c.strip() for c in classes.split(",") if c.strip()),
+        anonymize=tuple(a.strip() for a in anonymize.split(",") if a.strip()),
+        mask_text=mask_text, index=index,
         truth=_parse_truth(truth), min_utility=min_utility, crf=crf, preset=preset,
         params=params, quiet=quiet)
     sys.exit(run_protect(list(paths), settings, fmt, report_path))
@@ -434,6 +470,88 @@ def models_path(name: str, path: str | None, file: str | None, allow_download: b
     """Print the verified path of model NAME."""
     from geoprivacy.commands.models import model_path
     sys.exit(model_path(name, path, file, allow_download))
+
+
+DEVICE_OPTION = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
+                             default="auto", show_default=True,
+                             help="Where the encoder runs (auto: a GPU when torch sees one).")
+
+
+@main.group(context_settings=CONTEXT)
+def index() -> None:
+    """Galleries of geo-tagged images for the retrieval attacker."""
+
+
+@index.command("build", cls=PathsCommand, context_settings=CONTEXT)
+@click.argument("sources", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Index file to write (atomically).")
+@click.option("--encoder", default="efficientnet-lite0", show_default=True,
+              help="efficientnet-lite0, efficientnet-lite2, or open_clip:ARCH with --weights.")
+@click.option("--weights", type=click.Path(dir_okay=True), help="Encoder weights file (default: "
+              "the registry's; required for open_clip).")
+@click.option("--pooling", type=click.Choice(["gap", "gem", "ms"]),
+              help="Feature pooling for EfficientNet encoders (default: the benchmark's best).")
+@click.option("--image-size", type=click.IntRange(64, 1024), help="Encoder input size (px).")
+@click.option("--every-m", type=click.FloatRange(min=0.1), help="Videos: a frame every N metres "
+              "along the GPS track.")
+@click.option("--every-s", type=click.FloatRange(min=0.01), help="Videos: a frame every N "
+              "seconds (default 1 when --every-m is not given).")
+@click.option("--index-type", type=click.Choice(["auto", "flat", "ivf", "hnsw"]), default="auto",
+              show_default=True, help="auto: exact below 20k vectors, HNSW below 500k, IVF above.")
+@DEVICE_OPTION
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def index_build(sources: tuple[str, ...], output: str, encoder: str, weights: str | None,
+                pooling: str | None, image_size: int | None, every_m: float | None,
+                every_s: float | None, index_type: str, device: str, quiet: bool) -> None:
+    """Embed the geo-tagged photos and video frames of SOURCES into an index file.
+
+    Labels come from the metadata attacker; files without a location are skipped (listed).
+    """
+    from geoprivacy.commands.index import build_index
+    sys.exit(build_index(list(sources), output, encoder=encoder, pooling=pooling,
+                         image_size=image_size, weights=weights, every_m=every_m,
+                         every_s=every_s, index_type=index_type, device=device, quiet=quiet))
+
+
+@index.command("info", context_settings=CONTEXT)
+@click.argument("index_file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def index_info(index_file: str, as_json: bool) -> None:
+    """Size, extent and encoder of an index."""
+    from geoprivacy.commands.index import index_info as show
+    sys.exit(show(index_file, as_json))
+
+
+@main.command("eval", context_settings=CONTEXT)
+@click.argument("dataset", type=click.Path(exists=True))
+@click.option("--index", "index_file", required=True, type=click.Path(dir_okay=False,
+              exists=True), help="The gallery to attack with.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="JSON report file.")
+@click.option("--plots", type=click.Path(file_okay=False), help="Folder for PNG plots.")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="Neighbours that vote.")
+@click.option("--every-s", type=click.FloatRange(min=0.01), default=5.0, show_default=True,
+              help="Videos: a query frame every N seconds.")
+@click.option("--holdout-s", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Videos: gallery frames of the same video within N s of a query are hidden.")
+@click.option("--region-km", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+              help="Recall-vs-Area: radius of one predicted region.")
+@click.option("--weights", type=click.Path(), help="Encoder weights, if not the registry's.")
+@DEVICE_OPTION
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def eval_cmd(dataset: str, index_file: str, output: str | None, plots: str | None, k: int,
+             every_s: float, holdout_s: float, region_km: float, weights: str | None,
+             device: str, quiet: bool) -> None:
+    """Score the retrieval attacker on DATASET: a folder of geo-tagged media (their metadata is
+    the truth) or a CSV with path,lat,lon columns.
+
+    Reports accuracy at 1/25/200/750/2500 km next to chance, median error and Recall-vs-Area.
+    """
+    from geoprivacy.commands.eval import run_eval
+    sys.exit(run_eval(dataset, index_file, output=output, plots=plots, k=k, every_s=every_s,
+                      holdout_s=holdout_s, device=device, weights=weights, quiet=quiet,
+                      region_km=region_km))
 
 
 def run() -> None:

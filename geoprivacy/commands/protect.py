@@ -215,6 +215,7 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
     from geoprivacy.defenses.protect.pipeline import ProtectOptions, defense_result, \
         protect_photo, protect_video, utility_report
     from geoprivacy.defenses.protect.privacy import metadata_privacy, truth_from_metadata
+    from geoprivacy.defenses.protect.redact import Redactor, load_backends
     from geoprivacy.inputs import collect
     from geoprivacy.media.video import EncodeSettings, probe
 
@@ -223,6 +224,8 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
     report.errors.extend(inputs.errors)
     make_defense = defense_factory(settings)
     detector, scorer = pick_detectors(settings)
+    targets = tuple(settings.anonymize) + (("text",) if settings.mask_text else ())
+    redactors = load_backends(targets) if targets else {}
     classes = settings.classes or DEFAULT_CLASSES
     many = len(inputs.files) > 1
     for src in inputs.files:
@@ -233,6 +236,8 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
             dst = output_path(src, settings.output, many)
             check_not_input(src, dst)
             defense = make_defense()   # fresh state (CRF, coherent noise) for every input
+            if redactors:
+                defense = Redactor(defense, redactors, every=settings.detect_every)
             masker = ForegroundMasker(detector, classes, every=settings.detect_every) \
                 if detector is not None else NoForeground()
             options = ProtectOptions(method=settings.method, params=dict(settings.params),
