@@ -223,8 +223,10 @@ def _xmp_box(data: bytes, box: Box, ctx: Context, prefix: str) -> bytes | None:
 def _shift(raw: bytes, btype: bytes, ctx: Context) -> bytes:
     width, fmt, limit = (4, "I", 0xFFFFFFFF) if btype == b"stco" else (8, "Q", 2 ** 64 - 1)
     header = 16 if struct.unpack_from(">I", raw)[0] == 1 else 8
-    count = struct.unpack_from(">I", raw, header + 4)[0]
     start = header + 8
+    if len(raw) < start:
+        raise ParseError(f"'{btype.decode()}' too short")
+    count = struct.unpack_from(">I", raw, header + 4)[0]
     if start + count * width > len(raw):
         raise ParseError(f"'{btype.decode()}' declares more entries than it holds")
     values = list(struct.unpack_from(f">{count}{fmt}", raw, start))

@@ -46,7 +46,7 @@ def read_track(moov: bytes, box: Box, index: int) -> Track:
     track = Track(index, box)
     where = f"track {index}"
     tkhd = bb.child(moov, box, b"tkhd")
-    if tkhd is not None:
+    if tkhd is not None and tkhd.end - tkhd.payload_start >= 24:
         p = tkhd.payload_start
         version = moov[p]
         at = p + (20 if version == 1 else 12)

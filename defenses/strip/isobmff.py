@@ -8,6 +8,7 @@ copied in chunks around the edits, so a file of any size needs little memory.
 
 from __future__ import annotations
 
+import struct
 from typing import BinaryIO
 
 from geoprivacy.defenses.strip import StripOptions
@@ -21,6 +22,14 @@ from geoprivacy.media.source import Source
 def plan(input_path: str, options: StripOptions,
          compact: bool = False) -> tuple[list[Edit], list[str]]:
     """The edits that clean ``input_path`` and the ``where`` strings of what they remove."""
+    try:
+        return _plan(input_path, options, compact)
+    except (struct.error, IndexError) as exc:  # a field cut short that no size check caught
+        raise ParseError(f"malformed ISO-BMFF structure ({exc})") from exc
+
+
+def _plan(input_path: str, options: StripOptions,
+          compact: bool) -> tuple[list[Edit], list[str]]:
     with Source.from_path(input_path) as src:
         if src.size < 8:
             raise ParseError(f"file of {src.size} bytes is too short for ISO-BMFF")
