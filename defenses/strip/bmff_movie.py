@@ -15,6 +15,7 @@ import struct
 from geoprivacy.defenses.strip import bmff_box as bb
 from geoprivacy.defenses.strip import bmff_moov, bmff_tracks
 from geoprivacy.defenses.strip.bmff_box import Box
+from geoprivacy.defenses.strip.bmff_remux import NeedsRemux
 from geoprivacy.defenses.strip.bmff_write import Edit, scan
 from geoprivacy.errors import ParseError
 from geoprivacy.media.source import Source
@@ -49,7 +50,8 @@ def plan(path: str, src: Source, top: list[Box], all_metadata: bool,
     fragmented = any(b.type in FRAGMENT_BOXES for b in top) \
         or bb.child(moov, root, b"mvex") is not None
     if dropped and fragmented:
-        raise ParseError("fragmented movie with a GPS track: removing it is not supported")
+        raise NeedsRemux("fragmented movie with a GPS track: its fragments cannot be edited",
+                         [where for t in dropped for where in t.drop])
 
     ctx = bmff_moov.Context(drop_ids={t.track_id for t in dropped},
                             drop_traks={t.box.offset for t in dropped}, all_metadata=all_metadata)
@@ -119,7 +121,8 @@ def _place_moov(moov: bytes, mbox: Box, new: bytes, top: list[Box], ctx: bmff_mo
     if delta <= -8 and not compact:
         return Edit(mbox.offset, mbox.end, new + bb.free_box(-delta))
     if fragmented or any(b.type == b"meta" for b in top):
-        raise ParseError("moov changed size before data whose offsets we cannot fix")
+        raise NeedsRemux("moov changed size before data whose offsets we cannot fix",
+                         list(ctx.removed))
     ctx.shift_from, ctx.shift = mbox.end, delta
     ctx.removed.clear()
     ctx.novatek.clear()

@@ -14,6 +14,7 @@ from typing import BinaryIO
 from geoprivacy.defenses.strip import StripOptions
 from geoprivacy.defenses.strip import bmff_box as bb
 from geoprivacy.defenses.strip import bmff_heif, bmff_movie, bmff_write
+from geoprivacy.defenses.strip.bmff_remux import NeedsRemux
 from geoprivacy.defenses.strip.bmff_write import Edit
 from geoprivacy.errors import ParseError
 from geoprivacy.media.source import Source
@@ -57,7 +58,20 @@ def _plan(input_path: str, options: StripOptions,
 
 
 def strip_isobmff(input_path: str, out: BinaryIO, options: StripOptions) -> list[str]:
-    """Write the cleaned copy of ``input_path`` to ``out``; return the ``where`` of what went."""
-    edits, removed = plan(input_path, options)
+    """Write the cleaned copy of ``input_path`` to ``out``; return the ``where`` of what went.
+
+    A movie whose layout the structural writer cannot edit (a GPS track in a fragmented movie)
+    is remuxed with PyAV instead (packets copied, all metadata dropped), and the list says so.
+    """
+    try:
+        edits, removed = plan(input_path, options)
+    except NeedsRemux as exc:
+        from geoprivacy.defenses.strip.bmff_remux import REMUX_MARKER, remux
+        from geoprivacy.media.sniff import sniff
+
+        with Source.from_path(input_path) as src:
+            container = sniff(src).container
+        remux(input_path, out, container)
+        return [*dict.fromkeys(exc.removed), "QuickTime:all metadata (remuxed)", REMUX_MARKER]
     bmff_write.write(input_path, out, edits)
     return removed

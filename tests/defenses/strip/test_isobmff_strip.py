@@ -520,14 +520,26 @@ def test_fragmented_movie_location_goes_offsets_kept(tmp_path: Path) -> None:
     _assert_streams_identical(src, out)
 
 
-def test_fragmented_movie_with_gps_track_is_refused(tmp_path: Path) -> None:
+def test_fragmented_movie_with_gps_track_falls_back_to_remux(tmp_path: Path) -> None:
+    """Fragments cannot lose a track structurally: packets are remuxed, and the output says so."""
+    from geoprivacy.defenses.strip.bmff_remux import REMUX_MARKER
+    from geoprivacy.defenses.strip.engine import REMUX_MARKER as ENGINE_MARKER
+    from geoprivacy.defenses.strip.engine import StripSettings, strip_file
+
+    assert REMUX_MARKER == ENGINE_MARKER
     camm = _with_id(track(b"meta", sample_entry(b"camm"), [0], [4]), 10)
     src = tmp_path / "frag-camm.mp4"
-    src.write_bytes(_fragmented_movie(camm))
-    out = io.BytesIO()
+    src.write_bytes(_fragmented_movie(camm + XYZ))
     with pytest.raises(ParseError, match="fragmented"):
-        isobmff.strip_isobmff(str(src), out, StripOptions())
-    assert out.getvalue() == b""
+        isobmff.plan(str(src), StripOptions())
+    out, removed = _strip(src, tmp_path)
+    assert removed[0] == "CAMM:GPS" and removed[-1] == REMUX_MARKER
+    assert not _audit(out).evidence
+    before, after = _av_packets(src), _av_packets(out)
+    assert before and after
+    assert [pk for *_, pk, _ in after] == [pk for *_, pk, _ in before]  # bytes and times
+    result = strip_file(str(src), StripSettings(output_dir=str(tmp_path / "engine")))
+    assert result.method == "remux-fallback" and result.verified
 
 
 XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
