@@ -41,3 +41,18 @@ def _load_metadata() -> Attacker:
 
 ATTACKERS.register(Plugin("metadata", "location in EXIF/XMP/IPTC, video atoms, GPS tracks, sidecars",
                           _load_metadata))
+
+
+def _load_retrieval() -> Attacker:
+    from geoprivacy.attacks.retrieval.attacker import RetrievalAttacker
+    return RetrievalAttacker()  # the gallery comes later: use_index(--index)
+
+
+def _vision_installed() -> bool:
+    from importlib.util import find_spec
+    return all(find_spec(m) is not None for m in ("torch", "timm", "faiss"))
+
+
+ATTACKERS.register(Plugin("retrieval", "background matched against a geo-tagged gallery "
+                          "(needs --index)", _load_retrieval, extra="vision",
+                          available=_vision_installed))
