@@ -46,7 +46,6 @@ def plan(path: str, src: Source, top: list[Box], all_metadata: bool,
     for track in tracks:
         bmff_tracks.classify(track, src, all_metadata)
     dropped = [t for t in tracks if t.drop]
-    kept = [t for t in tracks if not t.drop]
     fragmented = any(b.type in FRAGMENT_BOXES for b in top) \
         or bb.child(moov, root, b"mvex") is not None
     if dropped and fragmented:
@@ -59,11 +58,19 @@ def plan(path: str, src: Source, top: list[Box], all_metadata: bool,
     removed = [where for t in dropped for where in t.drop] + ctx.removed
     edits = _top_level(src, top, all_metadata, removed)
     edits.append(_place_moov(moov, mbox, new_moov, top, ctx, fragmented, compact))
+    edits += _sample_edits(path, src, top, moov, tracks, ctx, edits, fragmented, removed)
+    return edits, removed
 
+
+def _sample_edits(path: str, src: Source, top: list[Box], moov: bytes,
+                  tracks: list[bmff_tracks.Track], ctx: bmff_moov.Context, edits: list[Edit],
+                  fragmented: bool, removed: list[str]) -> list[Edit]:
+    """Zeros over location bytes in the media data; kept samples are checked, never touched."""
+    kept = [t for t in tracks if not t.drop]
     own = [t for t in kept if t.self_contained]
     kept_ranges = _merge(r for t in own for r in _ranges(t.chunks))
     _check_kept(kept_ranges, src.size, [(e.start, e.end) for e in edits])
-    zero = _merge(r for t in dropped if t.self_contained for r in _ranges(t.chunks))
+    zero = _merge(r for t in tracks if t.drop and t.self_contained for r in _ranges(t.chunks))
     if _overlap(zero, kept_ranges):
         raise ParseError("a GPS track shares bytes with an audio/video track; cannot zero it")
     zero = [(a, min(b, src.size)) for a, b in zero if a < src.size]
@@ -72,20 +79,18 @@ def plan(path: str, src: Source, top: list[Box], all_metadata: bool,
     zero = _subtract(_merge(zero), headers)  # box headers stay: the layout must still parse
     gap_safe = not fragmented and len(own) == len(kept) and b"iloc" not in moov \
         and not any(b.type == b"meta" for b in top)  # nothing but tracks points into mdat
-    if gap_safe:
+    if gap_safe:  # bytes no kept track refers to: freeGPS blocks, leftovers of other tools
         mdats = [(b.payload_start, b.end) for b in top if b.type == b"mdat"]
-        gaps = _subtract(_subtract(mdats, kept_ranges), zero)
-        for a, b in gaps:
+        for a, b in _subtract(_subtract(mdats, kept_ranges), zero):
             nonzero, gps = scan(path, a, b, b"freeGPS ")
             if nonzero:
                 zero.append((a, b))
                 removed.append("Novatek:freeGPS" if gps else "QuickTime:mdat:unreferenced data")
-    edits.extend(Edit(a, b) for a, b in _merge(zero) if b > a)
-    return edits, removed
+    return [Edit(a, b) for a, b in _merge(zero) if b > a]
 
 
 def _top_level(src: Source, top: list[Box], all_metadata: bool, removed: list[str]) -> list[Edit]:
-    """Edits of top-level boxes other than moov: 70mai ``GPS ``, XMP ``uuid``, (--all) udta/meta."""
+    """Edits of top-level boxes other than moov: 70mai ``GPS ``, XMP ``uuid``, (--all) udta."""
     from geoprivacy.defenses.strip import xmp_edit
 
     edits = []
@@ -105,7 +110,7 @@ def _top_level(src: Source, top: list[Box], all_metadata: bool, removed: list[st
             if gone:
                 edits.append(Edit(box.payload_start, box.end, cleaned))
                 removed.extend(f"QuickTime:{w}" for w in gone)
-        elif all_metadata and box.type in (b"udta", b"meta"):
+        elif all_metadata and box.type == b"udta":  # (a top-level meta is the HEIF writer's)
             edits.append(Edit(box.offset, box.end, bb.free_box(box.size)))
             removed.append(f"QuickTime:{box.name}")
     return edits
