@@ -56,3 +56,33 @@ def _vision_installed() -> bool:
 ATTACKERS.register(Plugin("retrieval", "background matched against a geo-tagged gallery "
                           "(needs --index)", _load_retrieval, extra="vision",
                           available=_vision_installed))
+
+
+def _load_geoclip() -> Attacker:
+    from geoprivacy.attacks.geoclip import GeoClipAttacker
+    return GeoClipAttacker()  # options (backbone, device, top-k) set by the command
+
+
+def _geoclip_available() -> bool:
+    from geoprivacy.attacks.geoclip import available
+    return available()
+
+
+ATTACKERS.register(Plugin("geoclip", "GeoCLIP: top-k places predicted from pixels (needs the "
+                          "CLIP ViT-L/14 backbone, --geoclip-backbone)", _load_geoclip,
+                          extra="vision", available=_geoclip_available))
+
+
+def _load_overlay() -> Attacker:
+    from geoprivacy.cues.text import OverlayAttacker
+    return OverlayAttacker()
+
+
+def _overlay_available() -> bool:
+    from geoprivacy.cues.text import _available
+    return _available()
+
+
+ATTACKERS.register(Plugin("overlay", "coordinates burned into the picture (dashcam/drone "
+                          "overlays), read by OCR", _load_overlay, extra="vision",
+                          available=_overlay_available))

@@ -1,0 +1,10 @@
+"""Context cues: detector back-ends (one module each) and the cue providers built on them.
+
+Importing this package registers the back-ends in ``DETECTORS`` (cheap: no heavy imports);
+``geoprivacy.cues.providers`` registers the cue providers in ``geoprivacy.context.CUE_PROVIDERS``.
+"""
+
+from geoprivacy.cues import faces, plates, scene, text, yolo  # noqa: F401  (registration)
+from geoprivacy.cues.base import DETECTORS, Detection, Detector
+
+__all__ = ["DETECTORS", "Detection", "Detector"]

@@ -1,0 +1,53 @@
+"""Pictures to look at: a photo's pixels, or a few frames spread over a video."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from geoprivacy.errors import GeoprivacyError
+
+#: Containers whose pixels the visual attackers and cue detectors look at.
+VISUAL_CONTAINERS = frozenset({"JPEG", "PNG", "TIFF", "BigTIFF", "WebP", "HEIF", "AVIF",
+                               "MP4", "MOV", "3GP", "AVI"})
+
+#: Largest photo decoded for the detectors (pixels); bigger ones are refused, not decoded.
+MAX_PIXELS = 120_000_000
+
+
+def photo_rgb(path: str) -> np.ndarray:
+    """A photo as an upright RGB uint8 array (EXIF orientation applied)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise GeoprivacyError(f"image too large to analyse ({img.width}x{img.height})")
+            img.load()
+            return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
+        raise GeoprivacyError(f"cannot decode image: {exc}") from None
+
+
+def video_frames(path: str, count: int = 3) -> Iterator[tuple[str, np.ndarray]]:
+    """Up to ``count`` frames spread evenly over a video, each with a label ``frame N``."""
+    from geoprivacy.media.video import iter_frames, probe
+
+    info = probe(path)
+    total = info.frames or int((info.duration_s or 0) * (info.fps or 0)) or count
+    every = max(1, total // max(1, count))
+    try:
+        for index, _t, rgb in iter_frames(path, every=every, max_frames=count):
+            yield f"frame {index}", rgb
+    except Exception as exc:  # noqa: BLE001 - PyAV raises many error types for broken streams
+        raise GeoprivacyError(f"cannot decode video: {exc}") from None
+
+
+def media_frames(path: str, kind: str, count: int = 3) -> list[tuple[str, np.ndarray]]:
+    """The pictures of a photo (one) or a video (up to ``count``), labelled for ``where``."""
+    if kind == "photo":
+        return [("image", photo_rgb(path))]
+    if kind == "video":
+        return list(video_frames(path, count))
+    raise GeoprivacyError(f"not a photo or video ({kind})")
