@@ -125,10 +125,19 @@ def progress(items: list[str], label: str, quiet: bool) -> Iterable[str]:
               "120 with --jobs > 1); a file over it is reported as not checked (exit 3).")
 @click.option("--max-memory", type=click.IntRange(min=16), metavar="MB", help="Memory per file "
               "above a worker's start (default 2048 with --jobs > 1).")
+@click.option("--cues", default="", metavar="LIST", help="Comma-separated context cues to detect "
+              "(people, faces, plates, text, scene); a cue that cannot run is 'not_checked'.")
+@click.option("--geoclip-backbone", type=click.Path(file_okay=False), metavar="DIR",
+              help="CLIP ViT-L/14 folder (Hugging Face format) for the geoclip attacker.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Where the deep-learning attackers run.")
+@click.option("--allow-download", is_flag=True, help="Let geoclip fetch its backbone from the "
+              "Hugging Face hub when it is not on disk (off by default).")
 @input_options
 @output_options
 def audit(paths: tuple[str, ...], fmt: str, attackers: str, detail: bool, redact: bool,
           index: str | None, jobs: int, timeout: float | None, max_memory: int | None,
+          cues: str, geoclip_backbone: str | None, device: str, allow_download: bool,
           exclude: tuple[str, ...], output: str | None, quiet: bool, verbose: bool) -> None:
     """Report every place PATHS give away: files, directories (recursive) and globs.
 
@@ -146,12 +155,15 @@ def audit(paths: tuple[str, ...], fmt: str, attackers: str, detail: bool, redact
       geoprivacy audit holiday/                    every photo and video below holiday/
       geoprivacy audit '*.jpg' --format json -o report.json
       geoprivacy audit -- -odd-name.jpg            a file whose name starts with a dash
+      geoprivacy audit --attackers metadata,geoclip,overlay --cues people,faces,text x.jpg
     """
     from geoprivacy.commands.audit import run_audit
 
     code = run_audit(list(paths), fmt=fmt, attackers=attackers, detail=detail, redact=redact,
                      exclude=list(exclude), output=output, quiet=quiet, verbose=verbose,
-                     index=index, jobs=jobs, timeout=timeout, max_memory=max_memory)
+                     index=index, jobs=jobs, timeout=timeout, max_memory=max_memory,
+                     cues=cues, model_options={"backbone": geoclip_backbone, "device": device,
+                                               "allow_download": allow_download})
     sys.exit(code)
 
 
