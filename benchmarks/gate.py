@@ -26,17 +26,20 @@ from _bench import SHARED_DATA, geoprivacy_exe, print_rows, repeated_dir  # noqa
 
 WRAPPER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
            "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
-           "print(r.returncode, time.perf_counter() - t, "
-           "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+           "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+           "print(r.returncode, time.perf_counter() - t, u.ru_maxrss, u.ru_utime + u.ru_stime)")
 
 
-def measure(cmd: list[str], home: Path) -> tuple[int, float, float]:
-    """(exit code, wall seconds, peak RSS in MiB) of one run."""
+def measure(cmd: list[str], home: Path) -> tuple[int, float, float, float]:
+    """(exit code, wall seconds, peak RSS in MiB, CPU seconds of all processes) of one run.
+
+    CPU seconds are reported too because wall time on a shared machine mostly measures the
+    other tenants."""
     env = {**os.environ, "GEOPRIVACY_HOME": str(home)}
     out = subprocess.run([sys.executable, "-c", WRAPPER, *cmd], capture_output=True, text=True,
                          env=env, check=True)
-    code, seconds, rss_kib = out.stdout.split()
-    return int(code), float(seconds), int(rss_kib) / 1024
+    code, seconds, rss_kib, cpu = out.stdout.split()
+    return int(code), float(seconds), int(rss_kib) / 1024, float(cpu)
 
 
 def main() -> None:
@@ -64,16 +67,17 @@ def main() -> None:
         results = {}
         for label, cmd, h in runs:
             started = time.perf_counter()
-            code, seconds, rss = measure(cmd, h)
+            code, seconds, rss, cpu = measure(cmd, h)
             assert code in (1, 3), f"{label}: unexpected exit {code}"
             results[label] = seconds
-            rows.append((label, f"{seconds:7.2f} s  {len(made) / seconds:8.0f} files/s  "
-                                f"peak {rss:6.0f} MiB  (exit {code}, "
+            rows.append((label, f"{seconds:7.2f} s  {len(made) / seconds:7.0f} files/s  "
+                                f"cpu {cpu:6.2f} s  peak {rss:5.0f} MiB  (exit {code}, "
                                 f"{time.perf_counter() - started:.1f} s with start-up)"))
         first, cached = results[runs[0][0]], results[runs[1][0]]
         one, two = results[runs[2][0]], results[runs[3][0]]
         rows.append(("cached / first", f"{cached / first:.2f} of the time"))
-        rows.append(("--jobs 2 speed-up", f"{one / two:.2f}x (os.cpu_count() = {os.cpu_count()})"))
+        rows.append(("--jobs 2 speed-up", f"{one / two:.2f}x (os.cpu_count() = {os.cpu_count()}, "
+                                          f"load average {os.getloadavg()[0]:.1f})"))
     print_rows(rows)
 
 
