@@ -84,7 +84,8 @@ def expand(files: list[str], limits: Limits = Limits()) -> Expanded:
             else:
                 _expand_tar(path, out, limits)
         except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError) as exc:
-            out.errors.append((path, f"cannot read {kind} archive: {exc}"))
+            reason = " ".join(str(exc).split())     # tarfile's "r:*" errors span lines
+            out.errors.append((path, f"cannot read {kind} archive: {reason}"))
     return out
 
 
