@@ -595,3 +595,60 @@ def test_keys_renumbered_around_removed_location_keys(tmp_path: Path) -> None:
         _, tags = _assert_exiftool_clean(src, out)
         assert tags.get("QuickTime:Keys:Make") == "Acme"
         assert tags.get("QuickTime:Keys:Model") == "Phone 9"
+
+
+class _Counter(io.RawIOBase):
+    """A sink that only counts what is written, like a file that keeps nothing."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def,override]
+        self.n += len(data)
+        return len(data)
+
+
+def test_streaming_keeps_memory_bounded(tmp_path: Path) -> None:
+    """A 256 MB mdat (sparse file) is copied in chunks: peak Python memory stays a few MB."""
+    import tracemalloc
+
+    movie, _ = _gps_movie()
+    big = 256 * 1024 * 1024
+    src = tmp_path / "big.mp4"
+    with open(src, "wb") as fh:
+        fh.write(movie + struct.pack(">I4s", 8 + big, b"mdat"))
+        fh.truncate(len(movie) + 8 + big)   # a hole: zeros that cost no disk
+    sink = _Counter()
+    tracemalloc.start()
+    try:
+        removed = isobmff.strip_isobmff(str(src), sink, StripOptions())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "CAMM:GPS" in removed
+    assert sink.n == src.stat().st_size       # moov padded in place: same size, same layout
+    assert peak < 8 * 1024 * 1024, peak
+
+
+def test_mebx_track_with_location_key_goes(tmp_path: Path) -> None:
+    """An Apple timed-metadata track (``mebx``) whose keys name a location is dropped."""
+    key = b"com.apple.quicktime.location.ISO6709"
+    keyd = box(b"keyd", b"mdta" + key)
+    entry = sample_entry(b"mebx", box(b"keys", box(struct.pack(">I", 1), keyd)))
+    movie = _tiny_av_movie()
+    moov_at = movie.rfind(b"moov") - 4
+    moov = movie[moov_at:]
+    sample = box(struct.pack(">I", 1), b"+48.8584+002.2945/")  # the value of key 1
+    mdat = box(b"mdat", sample)
+    mebx = _with_id(track(b"meta", entry, [moov_at + 8], [len(sample)]), 10)
+    new_moov = box(b"moov", moov[8:] + mebx)
+    src = tmp_path / "mebx.mov"
+    src.write_bytes(movie[:moov_at] + mdat + new_moov)
+    out, removed = _strip(src, tmp_path)
+    assert removed == ["QuickTime:mebx:location"]
+    data = out.read_bytes()
+    assert b"+48.8584" not in data and b"mebx" not in data
+    _assert_streams_identical(src, out)
