@@ -9,7 +9,8 @@ import numpy as np
 
 
 def make_clip(path: Path, frames: int = 30, size: tuple[int, int] = (160, 96),
-              vfr: bool = False, audio: bool = True, rotation: int = 0) -> Path:
+              vfr: bool = False, audio: bool = True, rotation: int = 0,
+              gop: int | None = None) -> Path:
     """Write a clip of moving colour bars; with ``vfr`` the frame durations alternate."""
     import av
 
@@ -19,6 +20,9 @@ def make_clip(path: Path, frames: int = 30, size: tuple[int, int] = (160, 96),
         v.width, v.height, v.pix_fmt = w, h, "yuv420p"
         v.time_base = Fraction(1, 15360)
         v.codec_context.time_base = Fraction(1, 15360)
+        if gop:
+            v.codec_context.gop_size = gop
+            v.options = {"keyint_min": str(gop), "sc_threshold": "0"}
         if rotation:
             v.set_display_rotation(rotation)
         a = None

@@ -36,6 +36,11 @@ class ProtectOptions:
     jpeg_quality: int = 95
     sample_frames: int = 12            # frames compared for verification in a video
     on_progress: Callable[[int], None] | None = None
+    resume: bool = False               # encode in keyframe segments, keep finished ones
+    segment_seconds: float = 10.0
+    #: With ``resume``: a fresh (defense, masker) per segment, so a resumed segment is computed
+    #: exactly as in an uninterrupted run.
+    fresh: Callable[[], tuple[Any, Any]] | None = None
 
 
 @dataclass
@@ -94,9 +99,32 @@ def protect_video(src: str, dst: str, defense: Defense, masker: ForegroundMasker
                 perturbations.append(new.astype(np.int16) - frame.astype(np.int16))
         return result
 
-    with atomic_path(dst) as tmp:
-        stats = transcode(src, tmp, process, batch=options.batch, settings=options.encode,
-                          on_progress=options.on_progress)
+    if options.resume and options.fresh is not None:
+        from geoprivacy.media.segments import transcode_resumable
+
+        def process_for(seg: Any) -> Callable[[np.ndarray, list[int]], np.ndarray]:
+            seg_defense, seg_masker = options.fresh()   # type: ignore[misc]
+            seg_rng = np.random.default_rng([options.seed, seg.number])
+
+            def run(batch: np.ndarray, indices: list[int]) -> np.ndarray:
+                result = seg_defense(batch, seg_masker.masks(batch, indices), seg_rng)
+                for frame, new, index in zip(batch, result, indices):
+                    if index % every == 0 and len(perturbations) < options.sample_frames:
+                        perturbations.append(new.astype(np.int16) - frame.astype(np.int16))
+                return result
+            return run
+
+        stats = transcode_resumable(src, dst, process_for, batch=options.batch,
+                                    settings=options.encode, resume=True,
+                                    segment_seconds=options.segment_seconds,
+                                    on_progress=options.on_progress,
+                                    settings_key={"method": options.method,
+                                                  "params": options.params,
+                                                  "seed": options.seed})
+    else:
+        with atomic_path(dst) as tmp:
+            stats = transcode(src, tmp, process, batch=options.batch, settings=options.encode,
+                              on_progress=options.on_progress)
     seconds = time.perf_counter() - start
     originals = [f for _, _, f in iter_frames(src, every=every, max_frames=options.sample_frames)]
     protected = [f for _, _, f in iter_frames(dst, every=every, max_frames=options.sample_frames)]

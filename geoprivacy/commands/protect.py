@@ -149,6 +149,7 @@ class ProtectSettings:
     preset: str = "medium"
     params: dict[str, Any] = field(default_factory=dict)
     quiet: bool = False
+    resume: bool = False
 
 
 def pick_detectors(settings: ProtectSettings) -> tuple[Any, Any]:
@@ -240,10 +241,19 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
                 defense = Redactor(defense, redactors, every=settings.detect_every)
             masker = ForegroundMasker(detector, classes, every=settings.detect_every) \
                 if detector is not None else NoForeground()
+            def fresh() -> tuple[Any, Any]:
+                seg_defense = make_defense()
+                if redactors:
+                    seg_defense = Redactor(seg_defense, redactors, every=settings.detect_every)
+                return seg_defense, (ForegroundMasker(detector, classes,
+                                                      every=settings.detect_every)
+                                     if detector is not None else NoForeground())
+
             options = ProtectOptions(method=settings.method, params=dict(settings.params),
                                      seed=settings.seed, batch=settings.batch,
                                      encode=EncodeSettings(crf=settings.crf,
-                                                           preset=settings.preset))
+                                                           preset=settings.preset),
+                                     resume=settings.resume, fresh=fresh)
             before = metadata_privacy(src)
             if kind == "photo":
                 outcome = protect_photo(src, dst, defense, masker, options)

@@ -94,3 +94,13 @@ def test_people_stay_detectable_on_a_real_street_clip(tmp_path: Path) -> None:
     result = json.loads(report.read_text())["results"][0]
     assert result["utility_after"]["checked"], result["utility_after"]
     assert result["utility_after"]["kept"] > 0.5
+
+
+def test_resume_mode_writes_the_same_frames_and_cleans_up(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "clip.mp4", frames=30, gop=10)
+    dst = tmp_path / "out.mp4"
+    out = cli("protect", str(src), "-o", str(dst), "--method", "blur", "--no-foreground",
+              "--resume")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert frame_pts(dst) == frame_pts(src)
+    assert not (tmp_path / "out.mp4.parts").exists()
