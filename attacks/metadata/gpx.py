@@ -23,7 +23,7 @@ from geoprivacy.tracks import Fix
 MAX_POINTS = 2_000_000        # points kept from one file, all tracks together
 MAX_WAYPOINT_EVIDENCE = 256   # waypoints reported one by one; the rest as one track
 _POINTS = {"trkpt", "rtept", "wpt"}
-_PARENTS = {"trkpt": ("trkseg",), "rtept": ("rte",), "wpt": ("gpx",)}
+_PARENTS = {"trkpt": ("trkseg", "trk"), "rtept": ("rte",), "wpt": ("gpx",)}  # trk: lenient
 _DROP_WHEN_DONE = {"trkpt", "rtept", "wpt", "trkseg", "trk", "rte", "extensions"}
 
 
