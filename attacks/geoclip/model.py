@@ -214,7 +214,8 @@ class GeoClipModel:
     def image_features(self, images: Sequence[Any]) -> Any:
         """(n, 512) L2-normalised GeoCLIP image features for PIL images or RGB arrays."""
         torch = self._torch
-        pixels = self.processor(images=list(images), return_tensors="pt")["pixel_values"]
+        images = [np.array(im) if isinstance(im, np.ndarray) else im for im in images]  # writable
+        pixels = self.processor(images=images, return_tensors="pt")["pixel_values"]
         with torch.inference_mode():
             x = self._extract(self.clip.get_image_features(pixel_values=pixels.to(self.device)))
             return torch.nn.functional.normalize(self.mlp(x.float()), dim=1)
