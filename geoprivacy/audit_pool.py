@@ -16,9 +16,12 @@ from geoprivacy.types import FileResult
 _OPTIONS: list[AuditOptions] = []
 
 
-def _init(attackers: str, detail: bool, index: str | None, explicit: frozenset[str]) -> None:
+def _init(attackers: str, detail: bool, index: str | None, explicit: frozenset[str],
+          model_options: dict[str, Any] | None = None) -> None:
     from geoprivacy.commands.audit import build_attackers
     kwargs: dict[str, Any] = {"index": index} if index else {}
+    if model_options:
+        kwargs["model_options"] = model_options
     _OPTIONS[:] = [AuditOptions(attackers=build_attackers(attackers, detail, **kwargs),
                                 explicit=set(explicit))]
 
@@ -32,10 +35,12 @@ def not_checked(path: str, reason: str) -> FileResult:
 
 
 def audit_in_pool(files: list[str], *, attackers: str, detail: bool, index: str | None,
-                  explicit: Iterable[str], jobs: int, budget: Budget) -> Iterator[FileResult]:
+                  explicit: Iterable[str], jobs: int, budget: Budget,
+                  model_options: dict[str, Any] | None = None) -> Iterator[FileResult]:
     """Every file's result, in ``files`` order."""
     return run_pool(_audit, files, jobs=jobs, budget=budget, on_fail=not_checked,
-                    initializer=_init, initargs=(attackers, detail, index, frozenset(explicit)))
+                    initializer=_init, initargs=(attackers, detail, index, frozenset(explicit),
+                                                 model_options))
 
 
 DEFAULT_SECONDS = 120.0

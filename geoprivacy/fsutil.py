@@ -17,18 +17,13 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", *,
     """
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target)) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".geoprivacy-", suffix=".tmp", dir=directory)
-    try:
+    with temp_file(directory, ".geoprivacy-", ".tmp") as (fd, tmp):
         binary = "b" in mode
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager
@@ -38,12 +33,36 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target)) or "."
     suffix = os.path.splitext(target)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".geoprivacy-", suffix=suffix, dir=directory)
-    os.close(fd)
-    try:
+    with temp_file(directory, ".geoprivacy-", suffix) as (fd, tmp):
+        os.close(fd)
         yield tmp
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+
+
+@contextlib.contextmanager
+def temp_file(directory: str, prefix: str, suffix: str = "") -> Iterator[tuple[int, str]]:
+    """``mkstemp`` (0600) whose file is removed on any exit unless renamed away, Ctrl-C included.
+
+    A SIGINT that lands while the file is being created (the creating syscall is the slow part)
+    would otherwise raise KeyboardInterrupt before the cleanup is armed and leave the temp
+    file behind; SIGINT is held back until it is armed, then delivered as usual.
+    """
+    import signal
+    import threading
+
+    hold = threading.current_thread() is threading.main_thread() \
+        and hasattr(signal, "pthread_sigmask")
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hold else None
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            old = None
+        yield fd, tmp
+    finally:
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

@@ -210,13 +210,10 @@ def staged(target: str, private: bool) -> Iterator[tuple[str, BinaryIO]]:
     directory = tempfile.gettempdir() if private else \
         (os.path.dirname(os.path.abspath(target)) or ".")
     suffix = os.path.splitext(target)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".geoprivacy-strip-", suffix=suffix, dir=directory)
-    try:
+    from geoprivacy.fsutil import temp_file   # removed on Ctrl-C even mid-creation
+    with temp_file(directory, ".geoprivacy-strip-", suffix) as (fd, tmp):
         with os.fdopen(fd, "wb") as fh:
             yield tmp, fh
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
 
 
 def _same_file(a: str, b: str) -> bool:

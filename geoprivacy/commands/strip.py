@@ -42,7 +42,8 @@ def write_table(fh: IO[str], report: StripReport, *, quiet: bool, verbose: bool)
 
 
 def run_strip(paths: list[str], settings: StripSettings, *, fmt: str, exclude: list[str],
-              report_path: str | None, quiet: bool, verbose: bool) -> int:
+              report_path: str | None, quiet: bool, verbose: bool, journal: str | None = None,
+              resume: bool = False) -> int:
     from geoprivacy.cli import progress
     from geoprivacy.fsutil import atomic_write
 
@@ -54,8 +55,14 @@ def run_strip(paths: list[str], settings: StripSettings, *, fmt: str, exclude: l
     settings.roots = roots
     settings.explicit = frozenset(paths)
     settings.audit_input = settings.audit_input or verbose
-    results = strip_paths(inputs.files, settings,
-                          lambda items: progress(items, "stripping", quiet))
+    if journal or resume:
+        from geoprivacy.journal import default_path, strip_with_journal
+        results = strip_with_journal(inputs.files, settings, journal or default_path(settings),
+                                     resume=resume,
+                                     progress=lambda items: progress(items, "stripping", quiet))
+    else:
+        results = strip_paths(inputs.files, settings,
+                              lambda items: progress(items, "stripping", quiet))
     results.extend(input_errors(inputs.errors))
     report = StripReport(tuple(results), dry_run=settings.dry_run,
                          all_metadata=settings.all_metadata, sidecars=settings.sidecars)
