@@ -361,7 +361,7 @@ def demo(out_dir: str | None, fmt: str) -> None:
 
 
 @main.command(cls=PathsCommand, context_settings=CONTEXT)
-@click.argument("paths", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.argument("paths", nargs=-1, type=click.UNPROCESSED)
 @click.option("--policy", type=click.Path(dir_okay=False), help="Policy YAML (default: the "
               "shipped geoprivacy-default policy).")
 @click.option("--audience", type=click.Choice(["public", "internal", "research"]),
@@ -386,17 +386,27 @@ def demo(out_dir: str | None, fmt: str) -> None:
               "unchanged files ($GEOPRIVACY_HOME/cache).")
 @click.option("--thumbnails", is_flag=True, help="HTML: embed thumbnails (blurred unless "
               "--show-coordinates).")
+@click.option("--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False,
+              exists=True), help="CSV (path column) or JSON lines listing paths or URLs "
+              "to gate (repeatable).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Where files are processed: here, or on a Ray cluster "
+              "(pip install 'geoprivacy[ray]'). Same report either way.")
+@click.option("--ray-address", metavar="ADDRESS", help="--engine ray: join this cluster "
+              "(e.g. ray://head:10001 or auto); default: start a local one for this run.")
 @input_options
 @output_options
 def gate(paths: tuple[str, ...], policy: str | None, audience: str, fmt: str,
          show_coordinates: bool, baseline: str | None, write_baseline_to: str | None,
          suppressions: str | None, context: tuple[str, ...], context_file: str | None,
-         jobs: int, cache: bool, thumbnails: bool, exclude: tuple[str, ...],
+         jobs: int, cache: bool, thumbnails: bool, manifests: tuple[str, ...], engine: str,
+         ray_address: str | None, exclude: tuple[str, ...],
          output: str | None, quiet: bool, verbose: bool) -> None:
     """Fail a CI job when PATHS disclose more location than their context allows.
 
-    PATHS are files, directories, globs, zip files and WebDataset tar shards. Each location
-    found is compared with the finest level the policy allows for the file's context.
+    PATHS are files, directories, globs, zip files, WebDataset tar shards and fsspec URLs
+    (s3://, gs://, file://...). Each location found is compared with the finest level the
+    policy allows for the file's context.
 
     \b
     Exit codes:
@@ -409,13 +419,17 @@ def gate(paths: tuple[str, ...], policy: str | None, audience: str, fmt: str,
     Examples:
       geoprivacy gate dataset/ --format sarif -o geoprivacy.sarif
       geoprivacy gate shards/*.tar --audience research --jobs 4
+      geoprivacy gate s3://bucket/photos/ --engine ray --ray-address auto
       geoprivacy gate photos/ --context people=none --baseline .geoprivacy-baseline.json
     """
+    if not paths and not manifests:
+        raise click.UsageError("give PATHS or --manifest FILE")
     from geoprivacy.commands.gate import run_gate
 
     code = run_gate(list(paths), policy=policy, audience=audience, fmt=fmt, output=output,
                     show_coordinates=show_coordinates, baseline=baseline,
                     write_baseline_to=write_baseline_to, suppressions=suppressions, jobs=jobs,
+                    manifests=list(manifests), engine=engine, ray_address=ray_address,
                     cache=cache, context=list(context), context_file=context_file,
                     exclude=list(exclude), thumbnails=thumbnails, quiet=quiet, verbose=verbose)
     sys.exit(code)
