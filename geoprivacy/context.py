@@ -175,6 +175,33 @@ def metadata_cues(evidence: Iterable[Evidence]) -> dict[str, CueValue]:
             "place_name": CueValue(CueState.PRESENT if name else CueState.ABSENT, None, src)}
 
 
+#: VLM-GeoPrivacy cues that detector cues can answer: cue → the detector cues it needs.
+DERIVED: dict[str, tuple[str, ...]] = {"people": ("persons", "faces")}
+
+
+def derive(context: Context) -> Context:
+    """Fill ``people`` (Q4) from the ``persons``/``faces`` detectors when nobody answered it.
+
+    A detected face → face_visible; a person without a detected face → face_not_visible;
+    no person and no face → none. Anything else stays not checked.
+    """
+    if context.get("people").known:
+        return context
+    persons, faces = context.get("persons"), context.get("faces")
+    answer = None
+    if faces.state is CueState.PRESENT:
+        answer = "face_visible"
+    elif persons.state is CueState.PRESENT and faces.state is CueState.ABSENT:
+        answer = "face_not_visible"
+    elif persons.state is CueState.ABSENT and faces.state is not CueState.PRESENT:
+        answer = "none"
+    if answer is None:
+        return context
+    value = stated("people", answer, f"derived from persons={persons.state.value}, "
+                                     f"faces={faces.state.value}")
+    return Context({**context.cues, "people": value})
+
+
 def parse_assignments(pairs: Iterable[str]) -> dict[str, CueValue]:
     """``--context KEY=VALUE`` options → cue values that apply to every file."""
     out: dict[str, CueValue] = {}

@@ -16,12 +16,12 @@ from typing import Any, Iterable, Iterator
 
 from geoprivacy import __version__
 from geoprivacy.baseline import Suppression, apply
-from geoprivacy.context import CUE_PROVIDERS, ContextFile, Context, CueValue, \
-    METADATA_CUES, metadata_cues, not_checked, stated
+from geoprivacy.context import CUE_PROVIDERS, DERIVED, METADATA_CUES, ContextFile, Context, \
+    CueValue, derive, metadata_cues, not_checked, stated
 from geoprivacy.errors import GeoprivacyError
 from geoprivacy.policy import DEFAULT_AUDIENCE, Policy
 from geoprivacy.report import RunReport
-from geoprivacy.risk import Finding, judge
+from geoprivacy.risk import Finding, judge, reached_level
 from geoprivacy.types import Evidence, FileResult, MediaItem
 
 
@@ -39,8 +39,6 @@ class GateOptions:
     cache: bool = True
     cache_path: Path | None = None
     exclude: list[str] = field(default_factory=list)
-    engine: str = "local"                 # where the per-file work runs (geoprivacy.engines)
-    ray_address: str | None = None        # engine "ray": join this cluster (else start one)
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,8 @@ class Task:
     logical: str          # what the report calls the file (archive.zip!/a.jpg for members)
     real: str             # where its bytes are
     explicit: bool
-    ask: tuple[str, ...]  # cues a provider should answer (not stated by the user)
+    ask: tuple[str, ...]  # cues the policy needs that the user did not state
+    stated: tuple[tuple[str, CueValue], ...] = ()   # what the user stated for this file
 
 
 @dataclass
@@ -67,8 +66,13 @@ class Audited:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(attacker_names: tuple[str, ...], cache_path: str | None) -> None:
-    """Build attackers once per process; open the cache read-only."""
+def _init_worker(attacker_names: tuple[str, ...], cache_path: str | None,
+                 policy: Policy | None = None, audience: str | None = None) -> None:
+    """Build attackers once per process; open the cache read-only.
+
+    With a policy (set here, or inherited from the parent by a forked pool), cue providers
+    run only for cues that could change the file's judgement; without one, for every cue
+    in ``Task.ask``."""
     from geoprivacy.attacks import ATTACKERS
     from geoprivacy.cache import ResultCache
     from geoprivacy.registry import instantiate
@@ -79,26 +83,50 @@ def _init_worker(attacker_names: tuple[str, ...], cache_path: str | None) -> Non
         f"{a.name}@{getattr(a, 'version', __version__)}" for a in attackers)}
     _WORKER["cache"] = ResultCache(Path(cache_path), readonly=True) if cache_path else None
     _WORKER["providers"] = {}
+    if policy is not None:
+        _WORKER["policy"], _WORKER["audience"] = policy, audience or DEFAULT_AUDIENCE
+
+
+def _provider_index() -> dict[str, tuple[Any, str | None]]:
+    """cue → (provider object or None, why not), from every registered provider's ``cues``.
+
+    Built once per process; importing ``geoprivacy.cues.providers`` registers the built-in
+    detectors when that package is there. A provider registered under a cue's own name wins.
+    """
+    index: dict[str, tuple[Any, str | None]] = _WORKER.setdefault("providers", {})
+    if index:
+        return index
+    import importlib
+    try:
+        importlib.import_module("geoprivacy.cues.providers")
+    except ImportError:
+        pass
+    for plugin in CUE_PROVIDERS:
+        extra = f" (pip install 'geoprivacy[{plugin.extra}]')" if plugin.extra else ""
+        try:
+            if not plugin.available():
+                index.setdefault(plugin.name, (None, f"cue provider {plugin.name!r} is not "
+                                                     f"installed{extra}"))
+                continue
+            obj = plugin.load()
+        except (GeoprivacyError, ImportError, OSError, RuntimeError) as exc:
+            index.setdefault(plugin.name, (None, f"cue provider {plugin.name!r} could not "
+                                                 f"load: {exc}"))
+            continue
+        for cue in getattr(obj, "cues", None) or (plugin.name,):
+            if cue == plugin.name or index.get(cue, (None,))[0] is None:
+                index[cue] = (obj, None)
+    index.setdefault("", (None, None))     # marks the index as built
+    return index
 
 
 def _provider(cue: str) -> tuple[Any, str | None]:
-    """(loaded provider or None, why not) for a cue; loaded once per process."""
-    providers = _WORKER["providers"]
-    if cue not in providers:
-        from geoprivacy.registry import instantiate
-        if cue not in CUE_PROVIDERS:
-            providers[cue] = (None, f"no cue provider answers {cue!r}; state it with --context "
-                                    f"{cue}=... or a context file")
-        elif not CUE_PROVIDERS.get(cue).available():
-            extra = CUE_PROVIDERS.get(cue).extra
-            providers[cue] = (None, f"cue provider {cue!r} is not installed"
-                                    + (f" (pip install 'geoprivacy[{extra}]')" if extra else ""))
-        else:
-            try:
-                providers[cue] = (instantiate(CUE_PROVIDERS, cue), None)
-            except GeoprivacyError as exc:
-                providers[cue] = (None, f"cue provider {cue!r} could not load: {exc}")
-    return providers[cue]  # type: ignore[no-any-return]
+    """(provider or None, why not) for a cue."""
+    found = _provider_index().get(cue)
+    if found is None:
+        return None, (f"no cue provider answers {cue!r}; state it with --context {cue}=... "
+                      "or a context file")
+    return found
 
 
 def _ask_providers(item: MediaItem, evidence: list[Evidence], ask: Iterable[str],
@@ -106,6 +134,8 @@ def _ask_providers(item: MediaItem, evidence: list[Evidence], ask: Iterable[str]
     """Cue values (as dicts, with the provider version) for cues not answered yet."""
     out: dict[str, dict[str, Any]] = {}
     for cue in ask:
+        if cue in out:
+            continue           # answered by a provider asked for another cue
         provider, why = _provider(cue)
         version = getattr(provider, "version", None) if provider else None
         if cue in known and known[cue].get("provider_version") == version and provider:
@@ -151,7 +181,7 @@ def _work(task: Task) -> Audited:
     new_cues = {}
     if located and entry["status"] != "skipped" and task.ask:
         item = MediaItem(task.real, entry["kind"], entry["container"], "", 0, hashes.sha256)
-        new_cues = _ask_providers(item, evidence, task.ask, entry["cues"])
+        new_cues = _resolve_cues(item, evidence, task, entry["cues"])
     if new_cues:
         entry = {**entry, "cues": {**entry["cues"], **new_cues}}
     result = FileResult(task.logical, entry["kind"], entry["container"], entry["status"],
@@ -160,6 +190,42 @@ def _work(task: Task) -> Audited:
     put = (key, entry) if (fresh or new_cues) and cache is not None else None
     memo = (memo_key, hashes) if memo_key and cache is not None else None
     return Audited(result, hashes.sha256, cues, put, memo)
+
+
+def _resolve_cues(item: MediaItem, evidence: list[Evidence], task: Task,
+                  known: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Ask providers only for unknown cues that could change this file's judgement, again
+    after each answer (a face found may make the scene irrelevant); bounded by the cue count.
+    Cached answers are reused as they are."""
+    policy: Policy | None = _WORKER.get("policy")
+    if policy is None:
+        return _ask_providers(item, evidence, task.ask, known)
+    audience = _WORKER.get("audience", DEFAULT_AUDIENCE)
+    reached = [reached_level(e) for e in evidence if e.is_location]
+    stated_cues = dict(task.stated)
+    new: dict[str, dict[str, Any]] = {}
+    asked: set[str] = set()
+    for _ in range(len(policy.needed_cues()) + 2):
+        answers = {k: CueValue.from_dict(v) for k, v in {**known, **new}.items()}
+        context = assemble(audience, evidence, answers, stated_cues)
+        wanted = set()
+        for cue in policy.cues_that_matter(context, audience, reached):
+            wanted |= {cue, *DERIVED.get(cue, ())}
+        wanted -= asked | set(stated_cues) | set(METADATA_CUES) | {"audience"}
+        wanted = {c for c in wanted if not context.get(c).known}
+        if not wanted:
+            break
+        asked |= wanted
+        new.update(_ask_providers(item, evidence, sorted(wanted), {**known, **new}))
+    return new
+
+
+def assemble(audience: str, evidence: Iterable[Evidence], provided: dict[str, CueValue],
+             stated_cues: dict[str, CueValue]) -> Context:
+    """A file's context: audience, metadata cues, provider answers, then what the user stated
+    (which wins), then VLM-GeoPrivacy answers derived from detectors."""
+    base = Context({"audience": stated("audience", audience, "--audience")})
+    return derive(base.merged(metadata_cues(evidence)).merged(provided).merged(stated_cues))
 
 
 def _evidence(d: dict[str, Any]) -> Evidence:
@@ -210,15 +276,10 @@ def gate(paths: list[str], options: GateOptions, progress: Any = None) -> RunRep
     """Run the whole gate; ``progress`` wraps an iterable for a progress bar."""
     from geoprivacy.cache import ResultCache
     from geoprivacy.datasets import expand
-    from geoprivacy.engines import runner
-    from geoprivacy.engines.sources import is_url, list_urls
     from geoprivacy.inputs import collect
 
-    inputs = collect([p for p in paths if not is_url(p)], options.exclude)
-    urls, url_errors = list_urls([p for p in paths if is_url(p)], options.exclude)
-    inputs.errors.extend(url_errors)
+    inputs = collect(paths, options.exclude)
     expanded = expand(inputs.files)
-    expanded.items.extend((u, u) for u in urls)      # fsspec URLs: read by the worker
     try:
         cache = None
         if options.cache:
@@ -231,8 +292,12 @@ def gate(paths: list[str], options: GateOptions, progress: Any = None) -> RunRep
         for logical, real in expanded.items:
             stated_cues = _stated_for(logical, options)
             ask = tuple(c for c in needed if not stated_cues.get(c, not_checked("")).known)
-            tasks.append(Task(logical, real, os.path.abspath(real) in explicit, ask))
-        audited = runner(options.engine)(tasks, attackers, options)
+            tasks.append(Task(logical, real, os.path.abspath(real) in explicit, ask,
+                              tuple(sorted(stated_cues.items()))))
+        # workers forked from here (and this process) see the policy: providers run only
+        # when their answer could change a judgement
+        _WORKER["policy"], _WORKER["audience"] = options.policy, options.audience
+        audited = run_tasks(tasks, attackers, options)
         if progress is not None:
             audited = progress(audited, len(tasks))
         results = []
@@ -263,9 +328,7 @@ def _judge(a: Audited, task: Task, options: GateOptions, attacker_problems: list
         # The attacker that could have read this container did not run: unknown, not skipped.
         return FileResult(res.path, res.kind, res.container, "error",
                           errors=tuple(attacker_problems))
-    audience = stated("audience", options.audience, "--audience")
-    context = Context({"audience": audience}).merged(metadata_cues(res.evidence)) \
-        .merged(a.cues).merged(_stated_for(task.logical, options))
+    context = assemble(options.audience, res.evidence, a.cues, _stated_for(task.logical, options))
     j = judge(res.path, a.sha256, res.evidence, context, options.policy, options.audience)
     findings = apply(j.findings, options.baseline, options.suppressions)
     active = any(f.suppressed is None for f in findings)

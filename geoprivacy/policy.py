@@ -110,6 +110,24 @@ class Policy:
         strictest = max([allowed] + [r.allow for r in stricter], key=lambda g: g.rank)
         return Decision(allowed, rule_id, rule, strictest, stricter)
 
+    def cues_that_matter(self, context: Context, audience: str,
+                         reached: list[Granularity]) -> set[str]:
+        """Unknown cues whose answer could turn a finding into none or none into a finding
+        for evidence reaching ``reached`` (what is worth running a detector for)."""
+        decision = self.decide(context, audience)
+        top = decision.rule.priority if decision.rule is not None else None
+        out: set[str] = set()
+        for rule in self.rules:
+            if rule.evaluate(context) is not None or (top is not None and rule.priority < top):
+                continue
+            if top is not None and rule.priority == top:
+                hypothetical = max(decision.allowed, rule.allow, key=lambda g: g.rank)
+            else:
+                hypothetical = rule.allow
+            if any(r.finer_than(decision.allowed) != r.finer_than(hypothetical) for r in reached):
+                out |= {c for c in rule.when if not context.get(c).known}
+        return out
+
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 

@@ -76,3 +76,19 @@ def test_cue_provider_registry_takes_third_party_entry_points() -> None:
     assert CUE_PROVIDERS.kind == "cue provider"
     with pytest.raises(GeoprivacyError, match="unknown cue provider"):
         CUE_PROVIDERS.get("no-such-cue")
+
+
+@pytest.mark.parametrize("persons, faces, people", [
+    ("absent", None, "none"), ("absent", "absent", "none"), ("present", "absent",
+                                                              "face_not_visible"),
+    (None, "present", "face_visible"), ("present", None, None), (None, None, None),
+])
+def test_people_is_derived_from_detectors(persons: str | None, faces: str | None,
+                                          people: str | None) -> None:
+    from geoprivacy.context import derive
+    cues = {k: stated(k, v, "t") for k, v in (("persons", persons), ("faces", faces)) if v}
+    derived = derive(Context(cues)).get("people")
+    assert derived.value == people
+    # a stated answer is never overridden
+    assert derive(Context({**cues, "people": stated("people", "none", "t")})).get(
+        "people").value == "none"

@@ -16,14 +16,15 @@ from geoprivacy.policy import load_policy, parse_policy
 from tests.corpus import entries
 from tests.geoprivacy.gate_helpers import EXE, gate, jpeg
 
+# `bystanders` is a cue no detector answers: only a person can state it.
 STRICT_FACES = """\
 version: 1
-name: faces-matter
+name: bystanders-matter
 defaults: {public: exact, internal: exact, research: exact}
 rules:
-  - id: faces
-    description: a face allows at most the country
-    when: {faces: present}
+  - id: bystanders
+    description: bystanders allow at most the country
+    when: {bystanders: present}
     allow: country
 """
 
@@ -54,9 +55,7 @@ def test_exit_0_when_within_policy(data: Path, home: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     research = [str(data / "leak.jpg"), "--audience", "research", "--context", "people=none",
                 "--context", "distinctiveness=famous"]
-    # faces, plates and a residential scene could still restrict: not checked, never clean
-    out = gate(*research, home=home)
-    assert out.returncode == 3 and "GP102-faces-detected" in out.stdout, out.stdout
+    # (without the three answers below, detectors would be asked: see the cue tests)
     out = gate(*research, "--context", "faces=absent", "--context", "plates=absent",
                "--context", "residential=absent", home=home)
     assert out.returncode == 0, out.stdout + out.stderr       # GP201: research landmark
@@ -86,13 +85,13 @@ def test_exit_3_when_a_cue_the_policy_needs_could_not_run(data: Path, home: Path
     policy.write_text(STRICT_FACES)
     out = gate(str(data / "leak.jpg"), "--policy", str(policy), home=home)
     assert out.returncode == 3, out.stdout + out.stderr
-    assert "faces" in out.stdout and "NOT CHECKED" in out.stdout
-    assert gate(str(data / "leak.jpg"), "--policy", str(policy), "--context", "faces=absent",
-                home=home).returncode == 0
-    assert gate(str(data / "leak.jpg"), "--policy", str(policy), "--context", "faces=present",
-                home=home).returncode == 1
+    assert "no cue provider answers 'bystanders'" in out.stdout and "NOT CHECKED" in out.stdout
+    assert gate(str(data / "leak.jpg"), "--policy", str(policy), "--context",
+                "bystanders=absent", home=home).returncode == 0
+    assert gate(str(data / "leak.jpg"), "--policy", str(policy), "--context",
+                "bystanders=present", home=home).returncode == 1
     ctx = tmp_path / "ctx.csv"
-    ctx.write_text("path,faces\nleak.jpg,absent\n")
+    ctx.write_text("path,bystanders\nleak.jpg,absent\n")
     assert gate(str(data / "leak.jpg"), "--policy", str(policy), "--context-file", str(ctx),
                 home=home).returncode == 0
     # a file without any location needs no cue
@@ -102,7 +101,7 @@ def test_exit_3_when_a_cue_the_policy_needs_could_not_run(data: Path, home: Path
 def test_exit_3_when_an_attacker_the_policy_needs_cannot_run(data: Path, home: Path,
                                                              tmp_path: Path) -> None:
     policy = tmp_path / "p.yaml"
-    policy.write_text(STRICT_FACES.replace("name: faces-matter", "attackers: [metadata, "
+    policy.write_text(STRICT_FACES.replace("name: bystanders-matter", "attackers: [metadata, "
                                            "no-such-attacker]"))
     out = gate(str(data / "clean.jpg"), "--policy", str(policy), home=home)
     assert out.returncode == 3 and "no-such-attacker" in out.stdout, out.stdout + out.stderr
@@ -334,3 +333,18 @@ def test_cue_providers_plug_in(answer: object, code: int, data: Path, home: Path
         policy=policy, cache=False, context=__import__("geoprivacy.context").context
         .parse_assignments(["test_marker=absent"])))
     assert stated_run.exit_code == 0 and provider.calls == 1
+
+
+def test_providers_run_only_when_their_answer_could_matter(data: Path, home: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    from geoprivacy.context import CUE_PROVIDERS
+    from geoprivacy.registry import Plugin
+    provider = _MarkerProvider("present")
+    monkeypatch.setitem(CUE_PROVIDERS._plugins, "test_marker",
+                        Plugin("test_marker", "test", lambda: provider))
+    monkeypatch.setenv("GEOPRIVACY_HOME", str(home))
+    # the default already allows no more than the marker rule: asking cannot change anything
+    moot = parse_policy(MARKER_POLICY.replace("public: exact", "public: country"), "moot.yaml")
+    assert run_gate([str(data)], GateOptions(policy=moot, cache=False)).exit_code == 1
+    assert provider.calls == 0

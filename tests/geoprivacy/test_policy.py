@@ -157,3 +157,17 @@ def test_policy_file_errors(tmp_path: Path) -> None:
     policy = load_policy(str(good))
     assert policy.source == str(good) and len(policy.digest) == 64
     assert policy.to_dict()["rules"][0]["when"] == {"distinctiveness": ["famous"]}
+
+
+def test_cues_that_matter() -> None:
+    policy = parse_policy(PRECEDENCE_POLICY, "precedence.yaml")
+    unknown = ctx("public")
+    # exact evidence under the country default: a loosening landmark rule could clear it,
+    # the priority-10 faces rule could not change it
+    matter = policy.cues_that_matter(unknown, "public", [Granularity.EXACT])
+    assert "distinctiveness" in matter and "faces" not in matter
+    # nothing located: no cue matters
+    assert policy.cues_that_matter(unknown, "public", []) == set()
+    # once faces are known present (priority 10), lower-priority cues no longer matter
+    faces = ctx("public", faces="present")
+    assert policy.cues_that_matter(faces, "public", [Granularity.EXACT]) == set()
