@@ -111,21 +111,22 @@ def _jsonl(path: str, text: str) -> list[str]:
 
 
 def _csv(path: str, text: str) -> list[str]:
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    reader = csv.reader(io.StringIO(text))
+    rows = [(reader.line_num, r) for r in reader if r and any(c.strip() for c in r)]
     if not rows:
         return []
-    header = [c.strip().lower() for c in rows[0]]
+    header = [c.strip().lower() for c in rows[0][1]]
     column = next((header.index(k) for k in ("path", "url", "file") if k in header), None)
     if column is None and len(header) > 1:
-        raise GeoprivacyError(f"{path}:1: a CSV manifest with several columns needs a "
-                              "'path' column")
+        raise GeoprivacyError(f"{path}:{rows[0][0]}: a CSV manifest with several columns "
+                              "needs a 'path' column")
     body = rows[1:] if column is not None else rows
-    column = column or 0
     out = []
-    for n, row in enumerate(body, 2 if body is not rows else 1):
-        if column >= len(row) or not row[column].strip():
+    for n, row in body:
+        value = row[column or 0].strip() if (column or 0) < len(row) else ""
+        if not value:
             raise GeoprivacyError(f"{path}:{n}: no path in this row")
-        out.append(row[column].strip())
+        out.append(value)
     return out
 
 
