@@ -4,7 +4,8 @@ Two stages, so cheap work never waits for (or reserves) a GPU:
 
 1. a stateless ``map_batches`` stage (Ray tasks, one CPU each): content hashes, the result
    cache, and the metadata attacker. A file is finished here unless the policy runs a model
-   attacker, or the file reveals a location and the policy needs a cue a provider must answer;
+   attacker, or the local pipeline would ask a cue provider about it (a location found, and a
+   cue that could change the judgement unanswered);
 2. an actor pool (``ActorPoolStrategy``) for those files: each actor loads the model attackers
    and cue providers once and takes batches of files; actors ask for one GPU each when the
    cluster has GPUs. The actor runs the file's whole pipeline again (metadata is milliseconds)
@@ -140,29 +141,39 @@ def _one(task: Task, data: bytes, shipped: bool) -> Audited:
     return work_any(task, data if shipped else None)
 
 
-def _needs_models(task: Task, a: Audited) -> bool:
-    """The local engine would ask a cue provider for this file."""
-    return bool(task.ask) and a.result.status != "skipped" and \
-        any(e.is_location for e in a.result.evidence)
+class _Deferred(Exception):
+    """Raised in stage 1 where the local engine would ask a cue provider (load a model)."""
+
+
+def _defer(*_args: Any, **_kwargs: Any) -> Any:
+    raise _Deferred
 
 
 def metadata_stage(batch: dict[str, Any], setup: bytes, providers: bool) -> dict[str, Any]:
-    """Stage 1 (stateless tasks): hashes, cache and metadata; flags the files that need stage 2
-    (a location found, cues to ask, and ``providers`` installed)."""
+    """Stage 1 (stateless tasks): hashes, cache and metadata. The file's whole local pipeline
+    runs here until it would ask a cue provider (only when ``providers`` are installed): such
+    files are flagged for the actor pool, where the pipeline runs again with the providers.
+    Everything else is finished here, by the very code the local engine runs."""
     import numpy as np
+
+    from geoprivacy import gate
     _ensure_worker(setup)
     ids, blobs, more = [], [], []
-    for i, blob, data, shipped in zip(batch["i"], batch["task"], batch["data"],
-                                      batch["shipped"]):
-        task = pickle.loads(blob)
-        if not providers or not task.ask:
-            a, later = _one(task, data, bool(shipped)), False
-        else:
-            a = _one(replace(task, ask=()), data, bool(shipped))
-            later = _needs_models(task, a)
-        ids.append(int(i))
-        blobs.append(b"" if later else pickle.dumps(a))
-        more.append(later)
+    ask = gate._ask_providers
+    if providers:
+        gate._ask_providers = _defer       # this worker process only, restored below
+    try:
+        for i, blob, data, shipped in zip(batch["i"], batch["task"], batch["data"],
+                                          batch["shipped"]):
+            try:
+                blobs.append(pickle.dumps(_one(pickle.loads(blob), data, bool(shipped))))
+                more.append(False)
+            except _Deferred:
+                blobs.append(b"")
+                more.append(True)
+            ids.append(int(i))
+    finally:
+        gate._ask_providers = ask
     return {"i": np.array(ids, dtype=np.int64), "audited": np.array(blobs, dtype=object),
             "more": np.array(more, dtype=bool)}
 
