@@ -205,11 +205,13 @@ def _resolve_cues(item: MediaItem, evidence: list[Evidence], task: Task,
     stated_cues = dict(task.stated)
     new: dict[str, dict[str, Any]] = {}
     asked: set[str] = set()
+    unanswerable = frozenset(c for c in task.ask if _provider(c)[0] is None and not any(
+        _provider(d)[0] is not None for d in DERIVED.get(c, ())))
     for _ in range(len(policy.needed_cues()) + 2):
         answers = {k: CueValue.from_dict(v) for k, v in {**known, **new}.items()}
         context = assemble(audience, evidence, answers, stated_cues)
         wanted = set()
-        for cue in policy.cues_that_matter(context, audience, reached):
+        for cue in policy.cues_that_matter(context, audience, reached, unanswerable):
             wanted |= {cue, *DERIVED.get(cue, ())}
         wanted -= asked | set(stated_cues) | set(METADATA_CUES) | {"audience"}
         wanted = {c for c in wanted if not context.get(c).known}
@@ -217,6 +219,12 @@ def _resolve_cues(item: MediaItem, evidence: list[Evidence], task: Task,
             break
         asked |= wanted
         new.update(_ask_providers(item, evidence, sorted(wanted), {**known, **new}))
+    # say why the cues that mattered but nothing could answer stay unknown
+    answers = {k: CueValue.from_dict(v) for k, v in {**known, **new}.items()}
+    context = assemble(audience, evidence, answers, stated_cues)
+    for cue in policy.cues_that_matter(context, audience, reached) & unanswerable:
+        new[cue] = {**not_checked(_provider(cue)[1] or "", "").to_dict(),
+                    "provider_version": None}
     return new
 
 

@@ -110,15 +110,18 @@ class Policy:
         strictest = max([allowed] + [r.allow for r in stricter], key=lambda g: g.rank)
         return Decision(allowed, rule_id, rule, strictest, stricter)
 
-    def cues_that_matter(self, context: Context, audience: str,
-                         reached: list[Granularity]) -> set[str]:
+    def cues_that_matter(self, context: Context, audience: str, reached: list[Granularity],
+                         unanswerable: frozenset[str] = frozenset()) -> set[str]:
         """Unknown cues whose answer could turn a finding into none or none into a finding
-        for evidence reaching ``reached`` (what is worth running a detector for)."""
+        for evidence reaching ``reached`` (what is worth running a detector for). Rules that
+        also need an ``unanswerable`` cue are left out: they stay undetermined anyway."""
         decision = self.decide(context, audience)
         top = decision.rule.priority if decision.rule is not None else None
         out: set[str] = set()
         for rule in self.rules:
             if rule.evaluate(context) is not None or (top is not None and rule.priority < top):
+                continue
+            if any(c in unanswerable and not context.get(c).known for c in rule.when):
                 continue
             if top is not None and rule.priority == top:
                 hypothetical = max(decision.allowed, rule.allow, key=lambda g: g.rank)

@@ -171,3 +171,13 @@ def test_cues_that_matter() -> None:
     # once faces are known present (priority 10), lower-priority cues no longer matter
     faces = ctx("public", faces="present")
     assert policy.cues_that_matter(faces, "public", [Granularity.EXACT]) == set()
+
+
+def test_rules_needing_an_unanswerable_cue_do_not_ask_for_the_others() -> None:
+    policy = parse_policy(PRECEDENCE_POLICY.replace(
+        "when: {distinctiveness: famous}", "when: {distinctiveness: famous, faces: absent}"),
+        "p.yaml")
+    unknown = ctx("public")
+    assert "faces" in policy.cues_that_matter(unknown, "public", [Granularity.EXACT])
+    assert "faces" not in policy.cues_that_matter(unknown, "public", [Granularity.EXACT],
+                                                  frozenset({"distinctiveness"}))
