@@ -69,9 +69,30 @@ def _parser_target(container: str) -> Target:
             parser(Source.from_bytes(data), out)
         except GeoprivacyError:
             pass
-        for e in out.evidence:          # what a report writer would do with it
-            e.to_dict()
+        for e in out.evidence:
+            check_evidence(e)
     return target
+
+
+class BadEvidence(AssertionError):
+    """A parser returned evidence no report should carry."""
+
+
+def check_evidence(e: object) -> None:
+    """Oracle beyond "no exception": places are real coordinates, reports are valid JSON."""
+    import json
+    import math
+
+    from geoprivacy.types import EvidenceKind
+    kind, lat, lon = getattr(e, "kind"), getattr(e, "lat"), getattr(e, "lon")
+    if kind in (EvidenceKind.POSITION, EvidenceKind.TRACK):
+        if not (isinstance(lat, float) and isinstance(lon, float) and math.isfinite(lat)
+                and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+            raise BadEvidence(f"{kind.value} with impossible coordinates {lat!r}, {lon!r}")
+    try:
+        json.dumps(e.to_dict(), allow_nan=False)   # type: ignore[attr-defined]
+    except ValueError as exc:
+        raise BadEvidence(f"evidence is not valid JSON: {exc}") from None
 
 
 def _writer_target(name: str) -> Target:
