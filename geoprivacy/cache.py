@@ -1,9 +1,11 @@
 """Result cache for `gate`: what the attackers and cue providers found, keyed by content.
 
 The key is a fast content hash (BLAKE3 when installed, else BLAKE2b) plus the tool version and
-the attackers' and cue providers' names and versions, so a changed file, tool or model never
-reuses an old answer. The policy is applied after the cache on every run (it is cheap), so
-editing the policy never serves a stale judgement.
+the attackers' names and versions, so a changed file, tool or attacker never reuses an old
+answer. Cue-provider answers are stored in the same entry with the provider's version; a
+known answer is reused as it is (after swapping a detector's model file, run once with
+``--no-cache``). The policy is applied after the cache on every run (it is cheap), so editing
+the policy never serves a stale judgement.
 
 A second table remembers (path, size, mtime, inode) → content hashes, like git's index, so an
 unchanged dataset is not even re-read. Only the parent process writes (one transaction).
