@@ -225,14 +225,15 @@ def candidates(spec: ModelSpec, rel: str, path: str | os.PathLike[str] | None = 
 # --------------------------------------------------------------------------- hashing
 
 
-_VERIFIED: dict[tuple[str, int, int], str] = {}
+_VERIFIED: dict[tuple[str, int, int, int, int], str] = {}
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file, remembered per (path, size, mtime) for the life of the process."""
+    """sha256 of a file, remembered per (path, inode, size, mtime, ctime) for the life of the
+    process: a swapped file (rename or rewrite, even with its mtime set back) is hashed again."""
     p = Path(path)
     st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    key = (str(p.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if key not in _VERIFIED:
         digest = hashlib.sha256()
         with open(p, "rb") as fh:
