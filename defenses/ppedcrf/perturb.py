@@ -25,11 +25,26 @@ def upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
                       interpolation=cv2.INTER_LINEAR)
 
 
+def noise_field(shape: tuple[int, int], grain: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance Gaussian noise (h, w, 3) made of ``grain``-pixel cells.
+
+    Cells at the attacker's working scale survive its resize (a 1080p frame is shrunk ~3× before
+    the encoder sees it, which averages pixel-sized noise away).
+    """
+    import cv2
+
+    h, w = shape
+    if grain <= 1:
+        return rng.standard_normal((h, w, 3)).astype(np.float32)
+    small = rng.standard_normal((-(-h // grain), -(-w // grain), 3)).astype(np.float32)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+
+
 class CoherentNoise:
     """A unit-variance Gaussian field that follows the scene from frame to frame."""
 
-    def __init__(self, rho: float = 0.9, flow_scale: int = 4) -> None:
-        self.rho, self.flow_scale = rho, flow_scale
+    def __init__(self, rho: float = 0.9, flow_scale: int = 4, grain: int = 1) -> None:
+        self.rho, self.flow_scale, self.grain = rho, flow_scale, grain
         self._prev: np.ndarray | None = None
         self._prev_gray: np.ndarray | None = None
 
@@ -37,7 +52,7 @@ class CoherentNoise:
         import cv2
 
         h, w = frame.shape[:2]
-        fresh = rng.standard_normal((h, w, 3)).astype(np.float32)
+        fresh = noise_field((h, w), self.grain, rng)
         small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY),
                            (max(8, w // self.flow_scale), max(8, h // self.flow_scale)),
                            interpolation=cv2.INTER_AREA)
@@ -48,8 +63,9 @@ class CoherentNoise:
                                                 1.2, 0)
             flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) * self.flow_scale
             gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-            carried = cv2.remap(self._prev, gx + flow[..., 0], gy + flow[..., 1],
-                                cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            interp = cv2.INTER_NEAREST if self.grain > 1 else cv2.INTER_LINEAR
+            carried = cv2.remap(self._prev, gx + flow[..., 0], gy + flow[..., 1], interp,
+                                borderMode=cv2.BORDER_REFLECT)
             noise = self.rho * carried + np.sqrt(1 - self.rho ** 2) * fresh
             # Interpolation shrinks variance a little; renormalise to unit variance.
             noise /= max(1e-6, float(noise.std()))
@@ -69,14 +85,21 @@ class PPEDCRF:
     device: str = "cpu"
     warp_previous: bool = True
     sensitivity_every: int = 1
+    #: Noise cell size in pixels (see noise_field); None: the attacker's scale, i.e. the frame
+    #: width over the encoder's input size (about 3 for a 1024-px photo, 5 at 1080p).
+    grain: int | None = None
     last_labels: np.ndarray | None = field(default=None, init=False)
     last_sensitivity: np.ndarray | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._crf = DynamicCRF(self.crf_params, self.device, self.warp_previous)
-        self._noise = CoherentNoise() if self.coherent else None
+        self._noise: CoherentNoise | None = None
         self._count = 0
         self._sens_cache: np.ndarray | None = None
+
+    def _encoder_size(self) -> int:
+        encoder = getattr(self.sensitivity, "encoder", None)
+        return int(getattr(encoder, "image_size", 0) or 384)
 
     def _work_frames(self, frames: np.ndarray) -> np.ndarray:
         import cv2
@@ -108,10 +131,13 @@ class PPEDCRF:
                  ) -> np.ndarray:
         amp = self.amplitude(frames)
         amp[fg] = 0.0
+        grain = self.grain or max(1, round(frames.shape[2] / self._encoder_size()))
+        if self.coherent and (self._noise is None or self._noise.grain != grain):
+            self._noise = CoherentNoise(grain=grain)
         out = np.empty_like(frames)
         for i, frame in enumerate(frames):
             noise = self._noise(frame, rng) if self._noise is not None else \
-                rng.standard_normal(frame.shape).astype(np.float32)
+                noise_field(frame.shape[:2], grain, rng)
             pert = amp[i][..., None] * noise
             out[i] = np.clip(frame.astype(np.float32) + pert, 0, 255).round().astype(np.uint8)
         # Rounding can leave ±0 changes only; the foreground is exactly the input there.
