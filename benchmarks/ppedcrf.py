@@ -71,7 +71,8 @@ def defenses(index: Path, psnr_target: float | None) -> dict[str, object]:
         return defense_factory(ProtectSettings(method="ppedcrf", output=None, index=str(index),
                                                params=params))()
 
-    out: dict[str, object] = {"ppedcrf": ppedcrf(), "ppedcrf-iid": ppedcrf(coherent=False)}
+    out: dict[str, object] = {"ppedcrf": ppedcrf(), "ppedcrf-iid": ppedcrf(coherent=False),
+                              "ppedcrf pixel-grain": ppedcrf(grain=1)}
     for sigma in SIGMAS[1:]:
         out[f"ppedcrf σ0={sigma:g}"] = ppedcrf(sigma0=sigma)
     out.update({"blur": Blur(), "mosaic": Mosaic(), "mask": WhiteNoiseMask()})
