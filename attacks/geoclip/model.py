@@ -4,8 +4,8 @@ PyPI ``geoclip`` ships the location encoder, the image MLP head, the logit scale
 GPS gallery (registry entry ``geoclip``, every file hash-checked). The CLIP ViT-L/14 backbone
 (``openai/clip-vit-large-patch14``, Hugging Face format: ``config.json``,
 ``preprocessor_config.json`` and the weights) is not shipped; it is looked up, in order, at a
-path the user gives, in ``$GEOPRIVACY_HOME/clip-vit-large-patch14``, and in the Hugging Face
-cache. It is downloaded only with ``allow_download``.
+path the user gives (or ``$GEOPRIVACY_CLIP_BACKBONE``), in
+``$GEOPRIVACY_HOME/clip-vit-large-patch14``, and in the Hugging Face cache. It is downloaded only with ``allow_download``.
 
 The forward pass is GeoCLIP's: L2-normalised image features (CLIP → MLP) against L2-normalised
 location features of every gallery coordinate, times ``exp(logit_scale)``, softmax over the
@@ -56,6 +56,8 @@ def find_backbone(path: str | os.PathLike[str] | None = None, allow_download: bo
     """The folder of a Hugging Face CLIP image backbone, or ModelUnavailable (one line)."""
     from geoprivacy.models import geoprivacy_home
 
+    if path is None and os.environ.get("GEOPRIVACY_CLIP_BACKBONE"):
+        path = os.environ["GEOPRIVACY_CLIP_BACKBONE"]
     if path is not None:
         folder = Path(path).expanduser()
         if _is_backbone(folder):

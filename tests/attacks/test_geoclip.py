@@ -89,23 +89,8 @@ def tiny_backbone(tmp_path_factory) -> tuple[str, str]:
     and a 400-point gallery CSV."""
     if not module_available("torch", "transformers", "geoclip"):
         pytest.skip("torch, transformers or geoclip not installed")
-    import torch
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
-    from transformers.utils import logging as hf_logging
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny-clip")
-    config = CLIPConfig(
-        projection_dim=768,
-        text_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, vocab_size=64, max_position_embeddings=16,
-                         bos_token_id=0, eos_token_id=1, pad_token_id=1),
-        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                           num_attention_heads=2, patch_size=16, image_size=64))
-    CLIPModel(config).save_pretrained(folder)
-    CLIPImageProcessor(size={"shortest_edge": 64},
-                       crop_size={"height": 64, "width": 64}).save_pretrained(folder)
+    from tests.tiny_clip import build_tiny_clip
+    folder = build_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
     gallery = folder / "gallery.csv"
     rng = random.Random(1)
     gallery.write_text("LAT,LON\n" + "".join(

@@ -45,3 +45,29 @@ def test_street_clip_is_outdoors(street_frames) -> None:
     det = ImageNetSceneDetector()
     label, score, _ = aggregate([det.detect(f) for f in street_frames])
     assert label in ("street", "residential", "nature", "landmark") and score > 0.2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not module_available("torch", "transformers", "geoclip", "tokenizers"),
+                    reason="torch, transformers, geoclip or tokenizers not installed")
+def test_clip_scene_runs_with_a_local_clip(tmp_path, monkeypatch, street_frames) -> None:
+    from geoprivacy.cues.base import DETECTORS
+    from geoprivacy.cues.clip_scene import ClipSceneDetector
+    from geoprivacy.cues.providers import PROVIDERS
+    from geoprivacy.cues.scene import SCENES
+    from tests.tiny_clip import build_tiny_clip
+    monkeypatch.setenv("GEOPRIVACY_CLIP_BACKBONE", str(build_tiny_clip(tmp_path, True)))
+    assert DETECTORS.get("clip-scene").available()
+    dets = ClipSceneDetector().detect(street_frames[0])
+    assert sorted(d.label for d in dets) == sorted(SCENES)
+    assert sum(d.score for d in dets) == pytest.approx(1.0, abs=1e-4)
+    # With a CLIP on disk the scene cue uses it, not the ImageNet mapping.
+    provider = PROVIDERS["scene"]()
+    assert provider.detector.name == "clip-scene"
+
+
+def test_clip_scene_unavailable_without_a_clip(tmp_path, monkeypatch) -> None:
+    from geoprivacy.cues.base import DETECTORS
+    monkeypatch.setenv("GEOPRIVACY_HOME", str(tmp_path))
+    monkeypatch.setenv("GEOPRIVACY_CLIP_BACKBONE", str(tmp_path / "none"))
+    assert DETECTORS.get("clip-scene").available() is False
