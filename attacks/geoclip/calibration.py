@@ -116,3 +116,31 @@ def load_calibration(path: str | Path | None = None, backbone_sha256: str | None
     if backbone_sha256 and fitted_with and fitted_with != backbone_sha256:
         return None
     return table
+
+
+def fit_from_files(attacker: Any, samples: Sequence[tuple[str, float, float]],
+                   edges: Sequence[float] = DEFAULT_EDGES, save: bool = True
+                   ) -> dict[str, Any]:
+    """Predict each (image path, true lat, true lon) with a GeoClipAttacker, fit the table,
+    and (by default) store it beside the model entry. What ``eval`` calls."""
+    from PIL import Image
+
+    from geoprivacy.cues.frames import photo_rgb
+    model = attacker.model_
+    preds: list[tuple[float, float, float]] = []
+    truths: list[tuple[float, float]] = []
+    for path, lat, lon in samples:
+        try:
+            rgb = photo_rgb(path)
+        except GeoprivacyError:
+            continue
+        (top,) = model.predict([Image.fromarray(rgb)], top_k=1)
+        preds.append((top[0].lat, top[0].lon, top[0].prob))
+        truths.append((lat, lon))
+    table = fit_calibration(preds, truths, edges, meta={
+        "backbone_sha256": model.info["backbone_sha256"], "gallery": model.info["gallery"],
+        "gallery_size": model.info["gallery_size"], "skipped": len(samples) - len(preds)})
+    if save:
+        save_calibration(table, attacker.options.calibration)
+        attacker.calibration = table
+    return table

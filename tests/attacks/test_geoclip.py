@@ -179,3 +179,23 @@ def test_real_geoclip_on_a_lund_street(monkeypatch) -> None:
     (top,) = model.predict([Image.open(query).convert("RGB")], top_k=5)
     # Lund, Sweden: GeoCLIP should at least put it in Europe.
     assert haversine_km(top[0].lat, top[0].lon, 55.6986, 13.1950) < 2500
+
+
+@needs_stack
+@pytest.mark.slow
+def test_fit_from_corpus_truth_is_used_next_time(tiny_backbone, home) -> None:
+    import csv
+
+    from geoprivacy.attacks.geoclip import GeoClipAttacker, GeoClipOptions
+    from geoprivacy.attacks.geoclip.calibration import fit_from_files
+    folder, gallery = tiny_backbone
+    root = SHARED_DATA / "retrieval"
+    with open(root / "truth.csv", newline="") as fh:
+        samples = [(str(root / r["path"]), float(r["lat"]), float(r["lon"]))
+                   for r in csv.DictReader(fh)]
+    attacker = GeoClipAttacker(GeoClipOptions(device="cpu", backbone=folder, gallery=gallery))
+    table = fit_from_files(attacker, samples)
+    assert table["samples"] == len(samples) and table["meta"]["skipped"] == 0
+    assert (home / "geoclip" / "calibration.json").is_file()
+    again = GeoClipAttacker(GeoClipOptions(device="cpu", backbone=folder, gallery=gallery))
+    assert again.model_info["calibrated"] is True
