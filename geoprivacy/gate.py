@@ -321,6 +321,7 @@ def gate(paths: list[str], options: GateOptions, progress: Any = None) -> RunRep
             cache.close()
     finally:
         expanded.cleanup()
+        _WORKER.pop("policy", None)      # a later run in this process must not inherit it
     errors = inputs.errors + expanded.errors
     results.extend(FileResult(p, "unknown", "unknown", "error", errors=(r,)) for p, r in errors)
     return RunReport(command="gate", files=tuple(results), attackers=attackers,

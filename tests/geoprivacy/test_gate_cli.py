@@ -348,3 +348,11 @@ def test_providers_run_only_when_their_answer_could_matter(data: Path, home: Pat
     moot = parse_policy(MARKER_POLICY.replace("public: exact", "public: country"), "moot.yaml")
     assert run_gate([str(data)], GateOptions(policy=moot, cache=False)).exit_code == 1
     assert provider.calls == 0
+
+
+def test_a_run_leaves_no_policy_behind_for_the_next(data: Path, home: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import geoprivacy.gate
+    monkeypatch.setenv("GEOPRIVACY_HOME", str(home))
+    run_gate([str(data)], GateOptions(policy=load_policy(), cache=False))
+    assert "policy" not in geoprivacy.gate._WORKER
