@@ -24,6 +24,8 @@ TEMPERATURE = 0.05
 CLUSTER_KM = 25.0
 MIN_RADIUS_KM = 0.5
 DEFAULT_K = 10
+MEDIA_CONTAINERS = frozenset({"JPEG", "PNG", "TIFF", "BigTIFF", "WebP", "HEIF", "AVIF",
+                              "MP4", "MOV", "3GP", "AVI"})
 #: Frames of a queried video (evenly spread) that vote together.
 VIDEO_QUERY_FRAMES = 8
 
@@ -109,7 +111,8 @@ class RetrievalAttacker:
         self.index_path = index_path
 
     def supports(self, container: str) -> bool:
-        return container not in ("SRT", "GPX", "KML", "NMEA", "empty", "unknown")
+        """Pixels it can decode: photos (Pillow) and videos (PyAV); never sidecars."""
+        return container in MEDIA_CONTAINERS
 
     def neighbours(self, vectors: np.ndarray, exclude: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:

@@ -53,11 +53,13 @@ def make_faiss_index(vectors: np.ndarray, index_type: str) -> Any:
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 64
     elif index_type == "ivf":
-        nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
+        # sqrt(n) lists, trained on 50 points per list: k-means stays tens of seconds at 10^6.
+        nlist = max(1, min(int(math.sqrt(n)), n // 39))
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
-        sample = vectors if n <= 100_000 else vectors[rng.choice(n, 100_000, replace=False)]
+        size = min(n, 50 * nlist)
+        sample = vectors if size == n else vectors[rng.choice(n, size, replace=False)]
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
         index.nprobe = min(IVF_NPROBE, nlist)
     else:
