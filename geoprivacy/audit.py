@@ -40,6 +40,10 @@ def audit_file(path: str, options: AuditOptions) -> FileResult:
                           errors=("empty file (0 bytes): nothing to read",))
     applicable = [a for a in options.attackers if _supports(a, item)]
     if not applicable:
+        if item.kind in ("photo", "video") and options.attackers:
+            # a photo or video nobody can read (e.g. BigTIFF) is not checked, never skipped
+            return FileResult(path, item.kind, item.container, "error",
+                              errors=(f"no attacker reads {item.container} files: not checked",))
         if path in options.explicit:
             return FileResult(path, item.kind, item.container, "error",
                               errors=("not a photo, video or location sidecar geoprivacy can "
