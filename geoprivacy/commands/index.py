@@ -23,12 +23,13 @@ def build_index(sources: list[str], output: str, *, encoder: str, pooling: str |
     samples, skipped = collect_samples(sources, every_s=every_s, every_m=every_m,
                                        progress=lambda items, label: progress(items, label, quiet))
     vectors, labels = embed_samples(enc, samples)
+    if not quiet:
+        for path, reason in skipped:
+            click.echo(f"skipped {path}: {reason}", err=True)
     index = GalleryIndex.build(vectors, labels, enc.identity, index_type,
                                extra={"every_m": every_m, "every_s": every_s})
     index.save(output)
     if not quiet:
-        for path, reason in skipped:
-            click.echo(f"skipped {path}: {reason}", err=True)
         info = index.info()
         click.echo(f"{output}: {info['count']} vectors from {info['sources']} files "
                    f"({info['video_frames']} video frames), {info['index_type']} index, "

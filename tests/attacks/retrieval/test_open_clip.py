@@ -84,3 +84,29 @@ def test_efficientnet_query_on_open_clip_index_is_refused(gallery: dict[str, Pat
         pytest.skip(str(exc))
     reason = index.identity.mismatch(other.identity)
     assert reason is not None and "encoder differs" in reason
+
+
+def test_eval_on_a_folder_holds_each_photo_out(gallery: dict[str, Path],
+                                               tmp_path: Path) -> None:
+    """A folder dataset: its metadata is the truth and each query's own file is hidden, so only
+    a second photo of the same place (same scene, other JPEG quality) can answer."""
+    from PIL import Image
+
+    folder = tmp_path / "pairs"
+    for i, (lat, lon) in enumerate(PLACES):
+        first = geotagged_jpeg(folder / f"a{i}.jpg", lat, lon, seed=10 + i)
+        with Image.open(first) as im:
+            im.save(folder / f"b{i}.jpg", exif=im.getexif(), quality=70)
+    index = tmp_path / "pairs.npz"
+    runner = CliRunner()
+    weights = ["--encoder", f"open_clip:{TINY_ARCH}", "--weights", str(gallery["ckpt"])]
+    assert runner.invoke(main, ["index", "build", str(folder), "-o", str(index), "-q",
+                                *weights]).exit_code == 0
+    report = tmp_path / "r.json"
+    result = runner.invoke(main, ["eval", str(folder), "--index", str(index), "-o", str(report),
+                                  "--weights", str(gallery["ckpt"]), "-k", "1"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(report.read_text())["summary"]
+    assert summary["queries"] == 2 * len(PLACES)
+    assert summary["accuracy"]["1km"] == 1.0
+    assert summary["chance"]["1km"] == pytest.approx(1 / 7)   # 1 twin among 7 other photos
