@@ -60,7 +60,8 @@ def main() -> None:
     names = args.targets or sorted(targets.SEEDS)
     unknown = [n for n in names if n not in targets.SEEDS]
     if unknown:
-        sys.exit(f"unknown targets: {', '.join(unknown)}; known: {', '.join(sorted(targets.SEEDS))}")
+        sys.exit(f"unknown targets: {', '.join(unknown)}; "
+                 f"known: {', '.join(sorted(targets.SEEDS))}")
     seconds = None if args.runs else (args.seconds or 30)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         rows = list(pool.map(lambda n: campaign(n, seconds, args.runs, args.timeout,

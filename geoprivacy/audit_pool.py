@@ -1,4 +1,4 @@
-"""``audit`` in worker processes under a per-file budget (``--jobs``, ``--timeout``, ``--max-memory``).
+"""``audit`` in worker processes under a per-file budget (--jobs, --timeout, --max-memory).
 
 Workers build their own attackers from the command-line names (attacker objects hold closures
 that do not pickle); each file is one task; a file over budget is reported as not checked

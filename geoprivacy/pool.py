@@ -14,7 +14,6 @@ task, and a dead worker breaks the whole executor.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
 import time
 from collections import deque
@@ -128,7 +127,7 @@ class _Slot:
 
 def run_pool(func: Callable[[T], R], items: Iterable[T], *, jobs: int, budget: Budget,
              on_fail: Callable[[T, str], R], initializer: Callable[..., None] | None = None,
-             initargs: tuple[Any, ...] = (), ) -> Iterator[R]:
+             initargs: tuple[Any, ...] = ()) -> Iterator[R]:
     """``func(item)`` for every item in worker processes, yielded in input order.
 
     ``func``, ``initializer`` and the items must be picklable (module-level functions).
@@ -221,10 +220,3 @@ def _death(exitcode: int | None, budget: Budget) -> str:
 
 __all__ = ["Budget", "run_pool", "OVER_TIME", "OVER_MEMORY", "WORKER_DIED"]
 
-
-def cpu_count() -> int:
-    """CPUs this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1

@@ -84,8 +84,8 @@ def _regressions() -> list[tuple[str, bytes]]:
     return []
 
 
-@pytest.mark.parametrize("name,data", _regressions() or [pytest.param("", b"", marks=pytest.mark.skip(
-    reason="no crash found so far"))])
+@pytest.mark.parametrize("name,data", _regressions() or [
+    pytest.param("", b"", marks=pytest.mark.skip(reason="no crash found so far"))])
 def test_fuzz_regressions(name: str, data: bytes) -> None:
     _target(name)(data)
 

@@ -51,7 +51,8 @@ def _start(*args: str) -> subprocess.Popen[str]:
                             text=True)
 
 
-def _wait_for(predicate, proc: subprocess.Popen[str], limit: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(predicate, proc: subprocess.Popen[str],  # type: ignore[no-untyped-def]
+              limit: float = 60.0) -> None:
     end = time.monotonic() + limit
     while not predicate():
         if proc.poll() is not None:
@@ -68,8 +69,8 @@ def _outputs(folder: Path) -> list[Path]:
 
 
 def _temps(*folders: Path) -> list[Path]:
-    return [p for f in folders if f.exists() for p in f.iterdir() if p.name.startswith(".geoprivacy-")
-            and not p.name.endswith(".jsonl")]
+    return [p for f in folders if f.exists() for p in f.iterdir()
+            if p.name.startswith(".geoprivacy-") and not p.name.endswith(".jsonl")]
 
 
 def _assert_good_output(out: Path, src: Path) -> None:
