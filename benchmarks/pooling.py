@@ -3,7 +3,9 @@
 Top-1 nearest gallery image of each query: share within 25 km of the truth, the mean rank of the
 first same-place gallery image, and the margin: similarity of the best same-place image minus that
 of the best other-place image, in units of the std of all query-gallery similarities (mean over
-queries; larger separates places better; the unit makes poolings comparable). Run: python benchmarks/pooling.py [DATA_DIR]
+queries; larger separates places better; the unit makes poolings comparable).
+
+Run: .venv/bin/python benchmarks/pooling.py [DATA_DIR] [ENCODERS] [SIZES]
 """
 
 from __future__ import annotations

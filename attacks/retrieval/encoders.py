@@ -37,7 +37,8 @@ GEM_P = 3.0
 MS_SCALES = (1.0, 0.7071, 0.5)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-TIMM_NAMES = {"efficientnet-lite0": "efficientnet_lite0", "efficientnet-lite2": "efficientnet_lite2"}
+TIMM_NAMES = {"efficientnet-lite0": "efficientnet_lite0",
+              "efficientnet-lite2": "efficientnet_lite2"}
 DEFAULT_ENCODER = "efficientnet-lite0"
 
 

@@ -7,7 +7,6 @@ Labels come from the metadata attacker, so a gallery is built from exactly what 
 from __future__ import annotations
 
 import bisect
-import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
@@ -43,11 +42,9 @@ class Sample:
 
 
 def sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Content hash: a query never matches its own file, whatever its name."""
+    from geoprivacy.models import file_sha256
+    return file_sha256(path)
 
 
 def best_position(evidence: Iterable[Evidence]) -> tuple[float, float] | None:
