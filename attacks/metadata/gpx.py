@@ -154,12 +154,18 @@ def _track_detail(key: str, fixes: list[Fix], segments: dict[str, int]) -> dict[
                     if a is not None and b is not None and b < a)
     detail: dict[str, Any] = {
         "role": "track" if key.startswith("trk") else "route",
-        "first_in_file": fixes[0].to_dict(),
+        "first_in_file": _fix_dict(fixes[0]),
         "times_out_of_order": backwards,
     }
     if key in segments:
         detail["segments"] = segments[key]
     timed = [f for f in fixes if f.time is not None]
     if timed:
-        detail["first_by_time"] = min(timed, key=lambda f: f.time or 0.0).to_dict()
+        detail["first_by_time"] = _fix_dict(min(timed, key=lambda f: f.time or 0.0))
     return detail
+
+
+def _fix_dict(fix: Fix) -> dict[str, Any]:
+    """``fix.to_dict()`` with unreadable (NaN) values as None: reports must be valid JSON."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in fix.to_dict().items()}
