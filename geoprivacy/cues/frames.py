@@ -20,6 +20,7 @@ def photo_rgb(path: str) -> np.ndarray:
     """A photo as an upright RGB uint8 array (EXIF orientation applied)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    _register_heif()
     try:
         with Image.open(path) as img:
             if img.width * img.height > MAX_PIXELS:
@@ -28,6 +29,15 @@ def photo_rgb(path: str) -> np.ndarray:
             return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
         raise GeoprivacyError(f"cannot decode image: {exc}") from None
+
+
+def _register_heif() -> None:
+    """HEIC/AVIF photos decode through pillow-heif when it is installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return
+    pillow_heif.register_heif_opener()
 
 
 def video_frames(path: str, count: int = 3) -> Iterator[tuple[str, np.ndarray]]:
