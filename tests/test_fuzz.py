@@ -91,7 +91,15 @@ def _regressions() -> list[tuple[str, bytes]]:
                b'<trkpt lat="43.641086" lon="-116.062059"><time>2003-05-24T17:09:55Z</time>'
                b'</trkpt><trkpt lat="43.641450" lon="-116.061802"><time>2003-05-24T1\xde\xde'
                b'7:09:46Z</time></trkpt></trkseg></trk></gpx>\n')
-    return [("parse_gpx", gpx_nan)]
+    # parse_kml, found by the oracle's probe of text parsers: an altitude of 1e999, inf or nan
+    # in <coordinates> or <gx:coord> reached the report as Infinity/NaN. Fixed in kml._tuples.
+    kml_inf = (b'<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/'
+               b'kml/ext/2.2"><Placemark><Point><coordinates>11.5,48.1,1e999</coordinates>'
+               b'</Point></Placemark><Placemark><LineString><coordinates>11.5,48.1,inf '
+               b'11.6,48.2,nan</coordinates></LineString></Placemark><Placemark><gx:Track>'
+               b'<when>2020-01-01T00:00:00Z</when><gx:coord>11.5 48.1 -inf</gx:coord>'
+               b'</gx:Track></Placemark></kml>')
+    return [("parse_gpx", gpx_nan), ("parse_kml", kml_inf)]
 
 
 @pytest.mark.parametrize("name,data", _regressions() or [

@@ -90,6 +90,8 @@ def _tuples(text: str, limit: int) -> list[Fix]:
                 alt = float(parts[2])
             except ValueError:
                 alt = None
+            if alt is not None and not math.isfinite(alt):
+                alt = None                  # inf/nan would make the JSON report invalid
         fixes.append(Fix(lat, lon, alt))
     return fixes
 
