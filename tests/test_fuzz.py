@@ -99,7 +99,15 @@ def _regressions() -> list[tuple[str, bytes]]:
                b'11.6,48.2,nan</coordinates></LineString></Placemark><Placemark><gx:Track>'
                b'<when>2020-01-01T00:00:00Z</when><gx:coord>11.5 48.1 -inf</gx:coord>'
                b'</gx:Track></Placemark></kml>')
-    return [("parse_gpx", gpx_nan), ("parse_kml", kml_inf)]
+    # parse_isobmff, same probe: an ISO 6709 altitude of 400 digits overflowed to inf.
+    # Fixed in quicktime.parse_iso6709.
+    loc = b"+12.3456+045.6789+" + b"9" * 400 + b".9/"
+    xyz = b"\xa9xyz" + len(loc).to_bytes(2, "big") + b"\x15\xc7" + loc
+    xyz = (8 + len(xyz) - 4).to_bytes(4, "big") + xyz
+    udta = (8 + len(xyz)).to_bytes(4, "big") + b"udta" + xyz
+    moov = (8 + len(udta)).to_bytes(4, "big") + b"moov" + udta
+    iso_inf = b"\x00\x00\x00\x10ftypisom\x00\x00\x00\x00" + moov
+    return [("parse_gpx", gpx_nan), ("parse_kml", kml_inf), ("parse_isobmff", iso_inf)]
 
 
 @pytest.mark.parametrize("name,data", _regressions() or [

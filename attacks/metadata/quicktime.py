@@ -7,6 +7,7 @@ bounded I/O; values go to the Collector, which decides place vs placeholder vs i
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 
@@ -51,6 +52,8 @@ def parse_iso6709(text: str) -> tuple[float, float, float | None, float] | None:
     if lat is None or lon is None:
         return None
     alt = float(alt_s) if alt_s else None
+    if alt is not None and not math.isfinite(alt):
+        alt = None                          # 400 digits overflow to inf: not JSON, not a height
     return lat[0], lon[0], alt, max(lat[1], lon[1])
 
 
