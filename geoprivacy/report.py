@@ -100,7 +100,8 @@ def _active(finding: Any) -> bool:
     return getattr(finding, "suppressed", None) is None
 
 
-_COORD_KEYS = {"lat", "lon", "min_lat", "max_lat", "min_lon", "max_lon", "alt", "fixes"}
+_COORD_KEYS = {"lat", "lon", "min_lat", "max_lat", "min_lon", "max_lon", "alt", "fixes",
+               "place", "country_code", "matched"}   # names of places; overlay text read
 
 
 def redact_evidence(ev: dict[str, Any]) -> None:

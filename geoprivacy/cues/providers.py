@@ -137,14 +137,23 @@ class DetectorCueProvider:
 
 def _decide_text(provider: DetectorCueProvider, results: list[tuple[str, list[Detection]]]
                  ) -> dict[str, CueValue]:
-    from geoprivacy.cues.overlay import parse_overlay
+    from geoprivacy.cues.overlay import parse_coordinates, parse_overlay
     from geoprivacy.cues.text import MIN_SCORE, lines_of
 
     lines = [line for _label, dets in results for line in lines_of(dets, MIN_SCORE)]
     meaningful = [ln for ln in lines if sum(ch.isalnum() for ch in ln) >= 3]
     facts = parse_overlay(lines)
-    detail = {"lines": meaningful[:20], "frames": len(results), "detector": "rapidocr",
-              "overlay": {k: v for k, v in facts.to_dict().items() if v}}
+
+    def masked(line: str) -> str:
+        # Coordinates read off the picture belong in Evidence (which --redact hides), not here.
+        for c in parse_coordinates(line):
+            line = line.replace(c.text, "[coordinates]")
+        return line
+    overlay = {k: v for k, v in facts.to_dict().items() if v and k != "coordinates"}
+    if facts.coordinates:
+        overlay["coordinates"] = len(facts.coordinates)
+    detail = {"lines": [masked(ln) for ln in meaningful[:20]], "frames": len(results),
+              "detector": "rapidocr", "overlay": overlay}
     state = CueState.PRESENT if meaningful else CueState.ABSENT
     return {"text": CueValue(state, None, provider.name, detail)}
 

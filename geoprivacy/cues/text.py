@@ -99,7 +99,7 @@ def overlay_evidence(facts: OverlayFacts, frame: str, confidence: float = 1.0
             lat=round(c.lat, 7), lon=round(c.lon, 7),
             radius_km=None if radius is None else round(radius, 3),
             granularity=granularity_for_radius(radius), confidence=round(confidence, 4),
-            detail={"frame": frame, "text": c.text, "form": c.form, **extras}))
+            detail={"frame": frame, "matched": c.text, "form": c.form, **extras}))
     return out
 
 

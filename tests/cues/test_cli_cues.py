@@ -43,6 +43,9 @@ def test_overlay_and_cues_in_json(dashcam_jpeg, monkeypatch) -> None:
     assert overlay and overlay[0]["where"] == "overlay:text"
     assert (overlay[0]["lat"], overlay[0]["lon"]) == pytest.approx((52.2297, 21.0122))
     assert file["context"]["text"]["state"] == "present"
+    text_detail = json.dumps(file["context"]["text"])
+    assert "52.2297" not in text_detail and file["context"]["text"]["detail"]["overlay"][
+        "coordinates"] == 1
     assert file["context"]["faces"]["state"] == "not_checked"
     assert "centerface" in file["context"]["faces"]["detail"]["reason"]
     names = {m.get("name") for m in report["models"]}
@@ -69,3 +72,10 @@ def test_geoclip_without_backbone_fails_early_in_one_line(dashcam_jpeg, tmp_path
     assert isinstance(result.exception, ModelUnavailable)
     assert "--geoclip-backbone" in str(result.exception)
     assert "\n" not in str(result.exception)
+
+
+def test_redact_hides_overlay_coordinates(dashcam_jpeg) -> None:
+    result = CliRunner().invoke(main, ["audit", "--attackers", "overlay", "--redact",
+                                       "--format", "json", dashcam_jpeg])
+    assert result.exit_code == 1, result.output
+    assert "52.2297" not in result.output and "21.0122" not in result.output
