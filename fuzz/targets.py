@@ -89,10 +89,35 @@ def check_evidence(e: object) -> None:
         if not (isinstance(lat, float) and isinstance(lon, float) and math.isfinite(lat)
                 and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
             raise BadEvidence(f"{kind.value} with impossible coordinates {lat!r}, {lon!r}")
-    try:
-        json.dumps(e.to_dict(), allow_nan=False)   # type: ignore[attr-defined]
-    except ValueError as exc:
-        raise BadEvidence(f"evidence is not valid JSON: {exc}") from None
+    # the raw values, not to_dict(): geoprivacy.types turns NaN/inf into null as a last resort,
+    # but a parser that produces them has a bug worth finding
+    bad = _non_finite({"lat": lat, "lon": lon, "radius_km": getattr(e, "radius_km"),
+                       "confidence": getattr(e, "confidence"), "detail": getattr(e, "detail")})
+    if bad:
+        raise BadEvidence(f"evidence holds a non-finite number at {bad}")
+    json.dumps(e.to_dict(), allow_nan=False)   # type: ignore[attr-defined]
+
+
+def _non_finite(value: object, path: str = "", depth: int = 0) -> str | None:
+    """The path of the first NaN/inf in ``value`` (dicts, lists, objects with to_dict)."""
+    import math
+    if depth > 32:
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path or ".")
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, (list, tuple)):
+        items = list(enumerate(value))
+    elif hasattr(value, "to_dict"):
+        return _non_finite(value.to_dict(), path, depth + 1)   # type: ignore[attr-defined]
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{path}.{key}", depth + 1)
+        if found:
+            return found
+    return None
 
 
 def _writer_target(name: str) -> Target:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
@@ -49,6 +50,8 @@ class EvidenceKind(str, Enum):
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None          # NaN/inf are not JSON: every report must stay parseable
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dict):
@@ -56,7 +59,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if hasattr(value, "to_dict"):
-        return value.to_dict()
+        return _plain(value.to_dict())
     return copy.deepcopy(value)
 
 

@@ -327,3 +327,19 @@ def test_a_photo_no_parser_reads_is_not_checked_even_in_a_folder(tmp_path: Path)
     (tmp_path / "clean.jpg").write_bytes(plain_jpeg())
     code, text = _audit_cli(str(tmp_path))
     assert code == 3 and "NOT CHECKED [BigTIFF]" in text, text
+
+
+def test_non_finite_numbers_never_reach_a_json_report() -> None:
+    """Last resort behind the parsers: NaN/inf anywhere in evidence become null."""
+    import json
+
+    from geoprivacy.types import Evidence, EvidenceKind, FileResult
+    from geoprivacy.tracks import Fix
+    e = Evidence("metadata", EvidenceKind.TRACK, "X:track", 1.0, 2.0, radius_km=float("inf"),
+                 detail={"alt": float("nan"), "first": Fix(1.0, 2.0, float("-inf")),
+                         "list": [float("inf"), {"x": float("nan")}]})
+    d = FileResult("a.jpg", "photo", "JPEG", "ok", evidence=(e,)).to_dict()
+    text = json.dumps(d, allow_nan=False)
+    ev = json.loads(text)["evidence"][0]
+    assert ev["radius_km"] is None and ev["detail"]["alt"] is None
+    assert ev["detail"]["first"]["alt"] is None and ev["detail"]["list"] == [None, {"x": None}]
