@@ -1,6 +1,8 @@
 """Embedding throughput of the retrieval encoder by batch size, on CPU and (when torch sees one)
 on a GPU: images per second for the default encoder (EfficientNet-Lite0, gap, 224 px) and its
 multi-scale variant, on the shared benchmark's photos (decoded once, outside the timing).
+CPU ms/img (process time, all threads) is the figure to compare on a busy machine: wall time
+there measures the other processes too.
 
 Run: .venv/bin/python benchmarks/embed.py [--batches 1,4,16,32] [--images 64]
 """
@@ -38,7 +40,8 @@ def main() -> None:
     batch = images(args.images)
     print(f"torch threads {torch.get_num_threads()}, load average "
           f"{os.getloadavg()[0]:.1f}; {args.images} images per run")
-    print(f"{'device':>6} {'pooling@size':>12} {'batch':>5} {'img/s':>8} {'ms/img':>8}")
+    print(f"{'device':>6} {'pooling@size':>12} {'batch':>5} {'img/s':>8} {'ms/img':>8} "
+          f"{'cpu ms/img':>10}")
     for device in devices:
         for config in args.configs.split(","):
             pooling, size = config.split("@")
@@ -48,13 +51,14 @@ def main() -> None:
                 enc.encode(batch[:bs])                      # warm-up
                 if device == "cuda":
                     torch.cuda.synchronize()
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 enc.encode(batch)
                 if device == "cuda":
                     torch.cuda.synchronize()
-                dt = time.perf_counter() - t0
+                dt, cpu = time.perf_counter() - t0, time.process_time() - c0
                 print(f"{device:>6} {config:>12} {bs:5d} {len(batch) / dt:8.1f} "
-                      f"{dt / len(batch) * 1000:8.1f}", flush=True)
+                      f"{dt / len(batch) * 1000:8.1f} {cpu / len(batch) * 1000:10.1f}",
+                      flush=True)
 
 
 if __name__ == "__main__":
