@@ -20,8 +20,10 @@ remote cluster, archive members extracted on the driver, travel with the task as
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
+import time
 from dataclasses import replace
 from typing import Any, Iterator
 
@@ -32,7 +34,7 @@ from geoprivacy.gate import Audited, GateOptions, Task
 ROWS_PER_BLOCK = 256       # files per stage-1 task: amortises Ray's per-task overhead
 MODEL_BATCH = 16           # files per actor call
 
-LAST_RUN: dict[str, int] = {}    # files per stage in the last run (tests, benchmarks)
+LAST_RUN: dict[str, float] = {}  # files per stage and seconds per phase of the last run
 
 
 def _ray() -> Any:
@@ -57,11 +59,12 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     if os.environ.get("GEOPRIVACY_HOME"):
         env["GEOPRIVACY_HOME"] = os.environ["GEOPRIVACY_HOME"]
     try:
+        quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
         if address:
-            ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env})
+            ray.init(address=address, runtime_env={"env_vars": env}, **quiet)
         else:
             ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                     log_to_driver=False)
+                     **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
         raise GeoprivacyError(f"cannot start or join {where}: {exc}") from None
@@ -70,7 +73,6 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
 
 def _quiet(ray: Any) -> None:
     """No progress bars or per-dataset log lines: the gate prints its own report."""
-    import logging
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     for attr in ("print_on_execution_start", "enable_operator_progress_bars"):
@@ -223,7 +225,9 @@ def _execute(ray: Any, tasks: list[Task], attackers: tuple[str, ...], options: G
     cache_path = str(options.cache_path) if options.cache and options.cache_path else None
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     setup = pickle.dumps((attackers, cache_path, options.policy, options.audience))
+    started = time.perf_counter()
     rows = [_row(i, t, ship_archives) for i, t in enumerate(tasks)]
+    rows_s = time.perf_counter() - started
     done: dict[int, Audited] = {}
     if _model_attackers(attackers):
         pending = rows                      # every file meets a model: straight to the pool
@@ -250,7 +254,9 @@ def _execute(ray: Any, tasks: list[Task], attackers: tuple[str, ...], options: G
                             **resources)
         for out in ds.iter_rows():
             done[int(out["i"])] = pickle.loads(out["audited"])
-    LAST_RUN.update(files=len(tasks), actor_pool=len(pending))
+    LAST_RUN.clear()
+    LAST_RUN.update(files=len(tasks), actor_pool=len(pending), rows_s=rows_s,
+                    cluster_s=time.perf_counter() - started - rows_s)
     missing = [i for i in range(len(tasks)) if i not in done]
     if missing:
         raise GeoprivacyError(f"the Ray cluster returned no result for {len(missing)} file(s), "
