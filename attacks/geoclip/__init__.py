@@ -2,7 +2,8 @@
 
 Top-k gallery places with GeoCLIP's probabilities; the top one becomes a ``prediction``
 Evidence whose radius and granularity come from the calibration table (conservative
-country-level radius when uncalibrated). Each candidate is named offline (city, region,
+country-level radius when uncalibrated); calibrated, its confidence is the table's quantile
+(the probability the place lies within that radius), which is what the ensemble weighs. Each candidate is named offline (city, region,
 country) with ``geoprivacy.reverse_geocode``.
 """
 
@@ -97,8 +98,14 @@ class GeoClipAttacker:
         """A prediction Evidence for one image's top-k list."""
         from geoprivacy.attacks.geoclip.calibration import radius_for
 
+        from geoprivacy.attacks.geoclip.calibration import QUANTILE
+
         first = top[0]
         radius, calibrated = radius_for(self.calibration, first.prob)
+        # Calibrated: "within radius_km with probability QUANTILE" (the table's quantile).
+        # Uncalibrated: GeoCLIP's own top-1 probability, flagged as such.
+        confidence = float((self.calibration or {}).get("quantile", QUANTILE)) if calibrated \
+            else first.prob
         candidates = [{"lat": round(p.lat, 5), "lon": round(p.lon, 5), "prob": round(p.prob, 5)}
                       for p in top]
         if self.options.name_places:
@@ -106,8 +113,9 @@ class GeoClipAttacker:
         return Evidence(
             attacker="geoclip", kind=EvidenceKind.PREDICTION, where=f"pixels:{where}",
             lat=round(first.lat, 5), lon=round(first.lon, 5), radius_km=round(radius, 3),
-            granularity=granularity_for_radius(radius), confidence=round(first.prob, 5),
+            granularity=granularity_for_radius(radius), confidence=round(confidence, 5),
             detail={"top_k": candidates, "calibrated": calibrated,
+                    "top1_prob": round(first.prob, 5),
                     "radius_basis": ("calibration table quantile" if calibrated else
                                      "uncalibrated: conservative country-level radius")})
 

@@ -141,6 +141,8 @@ def test_attacker_evidence_uncalibrated_then_calibrated(tiny_backbone, tmp_path)
     calibrated = GeoClipAttacker(GeoClipOptions(device="cpu", backbone=folder, gallery=gallery))
     (ev2,) = calibrated.attack(identify(str(photo))).evidence
     assert ev2.granularity is Granularity.CITY and ev2.detail["calibrated"] is True
+    assert ev2.confidence == 0.75
+    assert ev2.detail["top1_prob"] == pytest.approx(ev.confidence, abs=1e-3)
     assert calibrated.model_info["calibrated"] is True
 
 
