@@ -213,6 +213,11 @@ def run_ray(tasks: list[Task], attackers: tuple[str, ...], options: GateOptions
     started = connect(address, options.jobs if options.jobs > 1 else None)
     try:
         results = _execute(ray, tasks, attackers, options, ship_archives=bool(address))
+    except ray.exceptions.RayError as exc:
+        # a worker crashed or a bug raised in the pipeline: one line, not a remote traceback
+        first = str(exc).strip().splitlines()
+        raise GeoprivacyError(f"the Ray run failed: {type(exc).__name__}: "
+                              f"{first[-1] if first else ''}"[:500]) from None
     finally:
         if started:
             ray.shutdown()

@@ -77,3 +77,32 @@ def test_fetch_copies_into_a_private_temp_file() -> None:
 def test_unknown_engine() -> None:
     with pytest.raises(GeoprivacyError, match="unknown engine"):
         runner("spark")
+
+
+def as_json(report: object) -> str:
+    import io
+
+    from geoprivacy.reports import WRITERS, WriteOptions
+    buf = io.StringIO()
+    WRITERS.get("json").load()(buf, report, WriteOptions())
+    return buf.getvalue()
+
+
+def test_local_pool_reads_memory_urls(tmp_path: Path) -> None:
+    """--jobs 2 over memory:// URLs: the same report (the parent sends the bytes, as workers
+    started by spawn cannot see its memory filesystem)."""
+    from geoprivacy.gate import GateOptions, gate
+    from geoprivacy.policy import load_policy
+    from tests.geoprivacy.gate_helpers import jpeg
+
+    src = tmp_path / "src"
+    jpeg(src / "leak.jpg", 48.858, 2.2945)
+    jpeg(src / "clean.jpg")
+    (src / "empty.jpg").write_bytes(b"")
+    url = f"memory://gp-pool-{os.getpid()}"
+    for p in sorted(src.iterdir()):
+        fsspec.filesystem("memory").pipe(f"{url}/{p.name}", p.read_bytes())
+    local = gate([str(src)], GateOptions(policy=load_policy(None), cache=False))
+    pooled = gate([url], GateOptions(policy=load_policy(None), cache=False, jobs=2))
+    assert as_json(pooled).replace(url, str(src)) == as_json(local)
+    assert pooled.exit_code == local.exit_code == 1
