@@ -9,8 +9,11 @@ attacker would match, at a far smaller cost in image quality.
   on the foreground mask, so detected objects are untouched pixel for pixel.
 - Objective (minimised, untargeted): a soft maximum (logsumexp, T = 0.05) of the embedding's
   similarity to the clean frame's top-k gallery matches, so the attacker's top-1 comes down,
-  plus its cosine to the clean embedding (the only term without a gallery); several encoders
-  (``--ensemble``) add their terms.
+  plus its cosine to the clean embedding (the only term without a gallery). When the gallery's
+  positions are known (from the index), the matches are every gallery image within 25 km of the
+  attacker's clean top-1, minus a soft maximum over the most similar images elsewhere: the
+  margin the attacker's answer needs (no place is targeted). Several encoders (``--ensemble``)
+  add their terms.
 - Foreground: the pixels inside boxes are never changed, but a detector also looks at context,
   so a SURROGATE term keeps the encoder backbone's last feature map inside the foreground
   (mask downsampled to feature resolution) close to the clean one. It is not the detector's own
@@ -22,7 +25,7 @@ attacker would match, at a far smaller cost in image quality.
 - Temporal coherence: each frame starts from the previous frame's perturbation warped by
   optical flow (``crf.grid_flow``/``crf.warp``), chained through the batch, so the batch is
   optimised at once on the device and the noise follows the scene.
-- PGD runs at ``work_width`` (default 512 px, like PPEDCRF's analysis); the perturbation is
+- PGD runs at ``work_width`` (default 1024 px; the CRF labels come from PPEDCRF at 512); it is
   upsampled to full size and clipped again to ε·w there. Mixed precision (autocast) on CUDA.
 """
 
@@ -55,7 +58,7 @@ class PGDParams:
     fg_weight: float = 0.1             # weight of the foreground feature-preservation surrogate
     codec: str = "approx"              # approx | real | none
     quality: int = 90
-    work_width: int = 512
+    work_width: int = 1024
     tolerance: float = 1e-4
     temperature: float = 0.05          # soft maximum over the clean top-k matches
 
@@ -64,7 +67,8 @@ class DiffEncoder:
     """A retrieval encoder (timm, ``attacks.retrieval.encoders.TimmEncoder``) as a
     differentiable function, resizing with antialiasing like the attacker's Pillow resize."""
 
-    def __init__(self, encoder: Any, gallery: np.ndarray | None = None) -> None:
+    def __init__(self, encoder: Any, gallery: np.ndarray | None = None,
+                 positions: np.ndarray | None = None) -> None:
         import torch
 
         if not hasattr(encoder, "model") or not hasattr(encoder.model, "forward_features"):
@@ -75,6 +79,10 @@ class DiffEncoder:
             p.requires_grad_(False)
         self.gallery = None if gallery is None or len(gallery) == 0 else \
             torch.as_tensor(np.asarray(gallery, np.float32), device=self.device)
+        # (k, 2) lat/lon of the gallery rows: lets the loss push away from every gallery image
+        # near the attacker's clean estimate, not only from the nearest few vectors.
+        self.positions = None if positions is None or self.gallery is None else \
+            np.asarray(positions, np.float64).reshape(-1, 2)
 
     @property
     def name(self) -> str:
@@ -111,6 +119,9 @@ class Target:
 
     clean: Any                 # (N, D) clean embeddings
     matches: Any | None        # (N, k, D) clean top-k gallery vectors, or None
+    match_mask: Any | None     # (N, k) which of ``matches`` are real (padding is False)
+    others: Any | None         # (N, m, D) gallery vectors far from the clean estimate
+    other_mask: Any | None     # (N, m)
     fmap: Any                  # (N, C, h, w) clean feature map
     fg: Any | None             # (N, 1, h, w) foreground share per feature cell, or None
 
@@ -121,15 +132,47 @@ def make_target(enc: DiffEncoder, x: Any, fg: Any, topk: int) -> Target:
 
     with torch.no_grad():
         emb, fmap = enc.embed(x)
-        matches = None
-        if enc.gallery is not None:
+        matches = match_mask = others = other_mask = None
+        if enc.gallery is not None and enc.positions is not None:
+            matches, match_mask, others, other_mask = split_by_place(
+                enc, emb.float() @ enc.gallery.T)
+        elif enc.gallery is not None:
             sims = emb.float() @ enc.gallery.T
             idx = sims.topk(min(topk, sims.shape[1]), dim=1).indices
             matches = enc.gallery[idx]
         cells = None
         if fg is not None and bool(fg.any()):
             cells = F.adaptive_avg_pool2d(fg, fmap.shape[-2:])
-    return Target(emb.detach(), matches, fmap.detach(), cells)
+    return Target(emb.detach(), matches, match_mask, others, other_mask, fmap.detach(), cells)
+
+
+def split_by_place(enc: DiffEncoder, sims: Any, cap: int = 64, km: float = 25.0
+                   ) -> tuple[Any, Any, Any, Any]:
+    """Per frame: the gallery vectors within ``km`` of the clean top-1's place (the attacker's
+    answer) and the most similar ones elsewhere, each up to ``cap``, padded with masks."""
+    import torch
+
+    from geoprivacy.geo import haversine_km
+
+    assert enc.gallery is not None and enc.positions is not None
+    order = sims.argsort(dim=1, descending=True).cpu().numpy()
+    pos_rows, neg_rows = [], []
+    for row in order:
+        lat0, lon0 = enc.positions[row[0]]
+        near = np.array([haversine_km(lat0, lon0, a, b) <= km for a, b in enc.positions[row]])
+        pos_rows.append(row[near][:cap])
+        neg_rows.append(row[~near][:cap])
+
+    def pack(rows: list[np.ndarray]) -> tuple[Any, Any]:
+        width = max(1, max(len(r) for r in rows))
+        idx = np.zeros((len(rows), width), np.int64)
+        mask = np.zeros((len(rows), width), bool)
+        for i, r in enumerate(rows):
+            idx[i, :len(r)], mask[i, :len(r)] = r, True
+        return (enc.gallery[torch.as_tensor(idx, device=sims.device)],
+                torch.as_tensor(mask, device=sims.device))
+
+    return (*pack(pos_rows), *pack(neg_rows))
 
 
 def loss_terms(enc: DiffEncoder, target: Target, x: Any, params: PGDParams) -> tuple[Any, Any]:
@@ -138,11 +181,17 @@ def loss_terms(enc: DiffEncoder, target: Target, x: Any, params: PGDParams) -> t
 
     emb, fmap = enc.embed(x)
     own = (emb * target.clean).sum(dim=1)
+    t = params.temperature
     if target.matches is not None:
         sims = (target.matches @ emb[:, :, None])[..., 0]
+        if target.match_mask is not None:
+            sims = sims.masked_fill(~target.match_mask, -1e4)
         # A soft maximum: the attacker's top-1 is what must come down, whichever match it is.
-        t = params.temperature
         priv = t * torch.logsumexp(sims / t, dim=1) + params.own_weight * own
+        if target.others is not None and bool(target.other_mask.any()):
+            far = (target.others @ emb[:, :, None])[..., 0].masked_fill(~target.other_mask, -1e4)
+            # minus a soft maximum over places elsewhere: the margin the attacker's vote needs
+            priv = priv - t * torch.logsumexp(far / t, dim=1)
     else:
         priv = own
     if target.fg is None:
@@ -320,12 +369,12 @@ class AdversarialPPEDCRF:
 
 
 def build_encoders(names: list[str], primary: Any, gallery: np.ndarray | None,
-                   device: str) -> list[DiffEncoder]:
+                   device: str, positions: np.ndarray | None = None) -> list[DiffEncoder]:
     """The attacker's encoder (with its gallery) plus any other ensemble members by name
     (those push away from their own clean embedding)."""
     from geoprivacy.attacks.retrieval.encoders import load_encoder
 
-    encoders = [DiffEncoder(primary, gallery)]
+    encoders = [DiffEncoder(primary, gallery, positions)]
     have = {encoders[0].name}
     for name in names:
         name = {"lite0": "efficientnet-lite0", "lite2": "efficientnet-lite2"}.get(name, name)
@@ -339,7 +388,8 @@ def build_encoders(names: list[str], primary: Any, gallery: np.ndarray | None,
 
 
 def ppedcrf_factory(encoder: Any, gallery: np.ndarray | None, sensitivity: Any,
-                    params: dict[str, Any], device: str) -> Any:
+                    params: dict[str, Any], device: str,
+                    positions: np.ndarray | None = None) -> Any:
     """A builder of fresh PPEDCRF defenses for `protect`, honouring ``noise`` (gaussian |
     adversarial), ``epsilon``, ``steps``, ``ensemble`` and ``train_sens`` (frames to distil
     the sensitivity on; 0 = off) in ``params``; the remaining keys go to ``PPEDCRF``."""
@@ -352,7 +402,8 @@ def ppedcrf_factory(encoder: Any, gallery: np.ndarray | None, sensitivity: Any,
         pgd_kw["epsilon"] = float(pgd_kw["epsilon"]) / 255.0   # given on the 0–255 scale
     ensemble = [n for n in str(params.pop("ensemble", "") or "").split(",") if n.strip()]
     train_sens = int(params.pop("train_sens", 0) or 0)
-    encoders = build_encoders([n.strip() for n in ensemble], encoder, gallery, device) \
+    encoders = build_encoders([n.strip() for n in ensemble], encoder, gallery, device,
+                              positions) \
         if noise == "adversarial" else []
 
     def make() -> Any:
@@ -366,3 +417,18 @@ def ppedcrf_factory(encoder: Any, gallery: np.ndarray | None, sensitivity: Any,
         return AdversarialPPEDCRF(base, encoders, PGDParams(**pgd_kw), device=device)
 
     return make
+
+
+def gallery_positions(index_path: str, limit: int = 20_000) -> np.ndarray | None:
+    """(k, 2) lat/lon of the rows ``protect.privacy.gallery_vectors`` returns (same sampling),
+    or None when the index cannot give its vectors back."""
+    from geoprivacy.attacks.retrieval.index import GalleryIndex
+
+    index = GalleryIndex.load(index_path)
+    n = index.index.ntotal
+    rows = np.linspace(0, n - 1, min(n, limit)).astype(np.int64) if n > limit else np.arange(n)
+    try:
+        index.index.reconstruct(0)
+    except RuntimeError:
+        return None
+    return np.stack([index.labels.lat[rows], index.labels.lon[rows]], axis=1)

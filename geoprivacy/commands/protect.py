@@ -204,8 +204,9 @@ def defense_factory(settings: ProtectSettings) -> Any:
     params = dict(settings.params)
     device = pick_device(settings.device)
     if any(k in params for k in ("noise", "epsilon", "steps", "ensemble", "train_sens")):
-        from geoprivacy.defenses.ppedcrf.adversarial import ppedcrf_factory
-        return ppedcrf_factory(encoder, gallery, sensitivity, params, device)
+        from geoprivacy.defenses.ppedcrf.adversarial import gallery_positions, ppedcrf_factory
+        return ppedcrf_factory(encoder, gallery, sensitivity, params, device,
+                               gallery_positions(settings.index) if settings.index else None)
     return lambda: PPEDCRF(sensitivity, device=device, **params)
 
 

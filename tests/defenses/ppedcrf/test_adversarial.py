@@ -40,13 +40,24 @@ def encoder():
         pytest.skip(f"EfficientNet-Lite0 weights unavailable: {exc}")
 
 
+NAMES = ["lund_02.jpg", "lund_08.jpg", "lund_16.jpg", "caliterra_9358.jpg",
+         "distractor_helsinki_harbour.jpg", "distractor_omaha.jpg"]
+
+
 @pytest.fixture(scope="module")
 def gallery(encoder) -> np.ndarray:
     from PIL import Image
 
-    names = ["lund_02.jpg", "lund_08.jpg", "lund_16.jpg", "caliterra_9358.jpg",
-             "distractor_helsinki_harbour.jpg", "distractor_omaha.jpg"]
-    return encoder.encode([Image.fromarray(load(GALLERY / n)) for n in names])
+    return encoder.encode([Image.fromarray(load(GALLERY / n)) for n in NAMES])
+
+
+def positions() -> np.ndarray:
+    import csv
+
+    with open(GALLERY.parent / "gallery.csv", newline="") as fh:
+        where = {r["path"].split("/")[-1]: (float(r["lat"]), float(r["lon"]))
+                 for r in csv.DictReader(fh)}
+    return np.array([where[n] for n in NAMES])
 
 
 class FixedSensitivity:
@@ -142,3 +153,40 @@ def test_cpu_and_cuda_agree(encoder, gallery) -> None:
     cpu = pgd([DiffEncoder(encoder, gallery)], frame[None], bound, params, device="cpu")
     gpu = pgd([DiffEncoder(gpu_enc, gallery)], frame[None], bound, params, device="cuda")
     assert abs(float(cpu.privacy[-1, 0]) - float(gpu.privacy[-1, 0])) < 5e-2
+
+
+def test_factory_builds_what_the_protect_options_ask_for(encoder, gallery) -> None:
+    from geoprivacy.defenses.ppedcrf.adversarial import ppedcrf_factory
+    from geoprivacy.defenses.ppedcrf.distill import DistilledSensitivity
+    from geoprivacy.errors import GeoprivacyError
+
+    sens = FixedSensitivity()
+    adv = ppedcrf_factory(encoder, gallery, sens, {"noise": "adversarial", "epsilon": 2.0,
+                                                   "steps": 3, "alpha": 0.8}, "cpu",
+                          positions())()
+    assert isinstance(adv, AdversarialPPEDCRF)
+    assert adv.params.epsilon == pytest.approx(2 / 255) and adv.params.steps == 3
+    assert adv.base.alpha == 0.8 and adv.base.sensitivity is sens
+    assert len(adv.encoders) == 1 and adv.encoders[0].gallery is not None
+    assert adv.encoders[0].positions is not None
+    plain = ppedcrf_factory(encoder, gallery, sens, {"train_sens": 4, "sigma0": 6.0}, "cpu")()
+    assert isinstance(plain, PPEDCRF) and plain.sigma0 == 6.0
+    assert isinstance(plain.sensitivity, DistilledSensitivity)
+    assert plain.sensitivity.train_frames == 4
+    with pytest.raises(GeoprivacyError):
+        ppedcrf_factory(encoder, gallery, sens, {"noise": "uniform"}, "cpu")
+
+
+def test_with_positions_the_loss_separates_the_attackers_place_from_the_rest(encoder,
+                                                                             gallery) -> None:
+    from geoprivacy.defenses.ppedcrf.adversarial import make_target
+
+    frame = load(QUERY)                      # Lund: its clean top-1 is a Lund gallery photo
+    x = torch.as_tensor(frame).permute(2, 0, 1)[None].float() / 255.0
+    target = make_target(DiffEncoder(encoder, gallery, positions()), x, None, topk=5)
+    assert target.match_mask is not None and target.other_mask is not None
+    assert int(target.match_mask.sum()) == 3          # the three Lund photos, all of them
+    assert int(target.other_mask.sum()) == 3          # Texas, Helsinki, Omaha
+    lund = {tuple(np.round(v, 5)) for v in gallery[:3]}
+    got = {tuple(np.round(v, 5)) for v in target.matches[0].numpy()}
+    assert got == lund
