@@ -149,10 +149,14 @@ def test_cache_shared_with_the_local_engine(cluster: str, tmp_path: Path) -> Non
     assert stored == len(first.files)
     again = gate(paths, GateOptions(policy=policy, cache_path=db))           # local, cached
     assert as_json(again) == as_json(first) and again.exit_code == first.exit_code
+    cached = gate(paths, GateOptions(policy=policy, cache_path=db, engine="ray"))
+    assert as_json(cached) == as_json(first)
 
 
 def test_manifest_and_cli_join_the_cluster(cluster: str, tmp_path: Path) -> None:
+    """Joining a cluster: archive members travel to the workers as bytes."""
     photos = sorted(str(p) for p in (SHARED_DATA / "photos").glob("*.jpg"))[:5]
+    photos += archives(tmp_path)
     (tmp_path / "m.jsonl").write_text("".join(json.dumps({"path": p}) + "\n" for p in photos))
     env = {**os.environ, "GEOPRIVACY_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
     runs = {}
@@ -164,4 +168,5 @@ def test_manifest_and_cli_join_the_cluster(cluster: str, tmp_path: Path) -> None
         runs[engine] = out
     assert runs["ray"].returncode == runs["local"].returncode == 1, runs["ray"].stderr
     assert runs["ray"].stdout == runs["local"].stdout
-    assert [f["path"] for f in json.loads(runs["ray"].stdout)["files"]] == photos
+    paths = [f["path"] for f in json.loads(runs["ray"].stdout)["files"]]
+    assert paths[:5] == photos[:5] and len(paths) == 11 and "shard.zip!/a/" in paths[5]
