@@ -188,10 +188,16 @@ def audit(paths: tuple[str, ...], fmt: str, attackers: str, detail: bool, redact
               help="Write the report to FILE (atomically) instead of stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Only files that failed or still leak.")
 @click.option("-v", "--verbose", is_flag=True, help="Also what audit found and skipped files.")
+@click.option("--journal", type=click.Path(dir_okay=False), help="Record each finished input "
+              "in FILE (JSON lines) so the batch can be resumed.")
+@click.option("--resume", is_flag=True, help="Skip inputs the journal shows done whose output "
+              "still verifies (journal: --journal, else .geoprivacy-strip-journal.jsonl in the "
+              "output folder or the current one).")
 @input_options
 def strip(paths: tuple[str, ...], output_dir: str | None, in_place: bool, force: bool,
           dry_run: bool, all_metadata: bool, sidecars: str, fmt: str, report_path: str | None,
-          quiet: bool, verbose: bool, exclude: tuple[str, ...]) -> None:
+          quiet: bool, verbose: bool, journal: str | None, resume: bool,
+          exclude: tuple[str, ...]) -> None:
     """Remove every location PATHS give away, without re-encoding, and prove it.
 
     Each output is written to a temp file, re-audited, and renamed into place only when
@@ -218,7 +224,8 @@ def strip(paths: tuple[str, ...], output_dir: str | None, in_place: bool, force:
     settings = StripSettings(output_dir=output_dir, in_place=in_place, force=force,
                              dry_run=dry_run, all_metadata=all_metadata, sidecars=sidecars)
     sys.exit(run_strip(list(paths), settings, fmt=fmt, exclude=list(exclude),
-                       report_path=report_path, quiet=quiet, verbose=verbose))
+                       report_path=report_path, quiet=quiet, verbose=verbose,
+                       journal=journal, resume=resume))
 
 
 def _parse_truth(value: str | None) -> tuple[float, float] | None:
