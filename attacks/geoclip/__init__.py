@@ -1,10 +1,10 @@
 """The GeoCLIP attacker: where a photo (or a few video frames) looks like it was taken.
 
-Top-k gallery places with GeoCLIP's probabilities; the top one becomes a ``prediction``
-Evidence whose radius and granularity come from the calibration table (conservative
-country-level radius when uncalibrated); calibrated, its confidence is the table's quantile
-(the probability the place lies within that radius), which is what the ensemble weighs. Each candidate is named offline (city, region,
-country) with ``geoprivacy.reverse_geocode``.
+Top-k gallery places with GeoCLIP's probabilities; the top one becomes a ``prediction`` Evidence
+whose radius and granularity come from the calibration table (conservative country-level radius
+when uncalibrated); calibrated, its confidence is the table's quantile (the probability the
+place lies within that radius), which is what the ensemble weighs. Each candidate is named
+offline (city, region, country) with ``geoprivacy.reverse_geocode``.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ _LABELLED = re.compile(r"\bLAT(?:ITUDE)?\s*[:=]?\s*([+-]?\d{1,2}(?:[.,]\d{2,8}))
 _PAIR = re.compile(r"(?<![\d.])([+-]?\d{1,2}\.\d{3,8})\s*[,;/ ]\s*([+-]?\d{1,3}\.\d{3,8})(?![\d.])")
 # DMS: 52°12'34.5"N  (° may be read as o, *, º or a space; ' as ’ or ′; " as ” or '')
 _DEG = r"[°º*o\s]"
-_DMS_ONE = rf"(\d{{1,3}}){_DEG}\s*(\d{{1,2}})\s*['’′]\s*(\d{{1,2}}(?:[.,]\d+)?)\s*(?:\"|”|″|'')?\s*"
+_DMS_ONE = (rf"(\d{{1,3}}){_DEG}\s*(\d{{1,2}})\s*['’′]\s*(\d{{1,2}}(?:[.,]\d+)?)\s*"
+            r"(?:\"|”|″|'')?\s*")
 _DMS = re.compile(rf"{_DMS_ONE}([NS]){_SEP}{_DMS_ONE}([EW])", re.I)
 
 _SPEED = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d)?)\s?(km\s?/\s?h|kmh|kph|mph|m\s?/\s?s)\b", re.I)
@@ -43,7 +44,8 @@ _DATE = re.compile(r"\b((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})\b"
                    r"|\b(\d{1,2})[-/.](\d{1,2})[-/.]((?:19|20)\d{2})\b")
 _TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?\b")
 # Plate-like: 2-3 letter groups and digits, 5-9 characters in all (EU/US/JP styles vary widely).
-_PLATE = re.compile(r"\b([A-Z]{1,3}[\s-]?\d{2,5}[\s-]?[A-Z]{0,3}|\d{1,3}[\s-]?[A-Z]{2,3}[\s-]?\d{2,4}"
+_PLATE = re.compile(r"\b([A-Z]{1,3}[\s-]?\d{2,5}[\s-]?[A-Z]{0,3}"
+                    r"|\d{1,3}[\s-]?[A-Z]{2,3}[\s-]?\d{2,4}"
                     r"|[A-Z]{2}[\s-]?\d{2,3}[\s-]?[A-Z]{2})\b")
 
 
@@ -153,8 +155,8 @@ def parse_overlay(lines: Iterable[str]) -> OverlayFacts:
         facts.dates += [m.group(0) for m in list(_DATE.finditer(line))[:MAX_MATCHES]]
         facts.times += [m.group(0) for m in list(_TIME.finditer(line))[:MAX_MATCHES]]
         if not parse_coordinates(line):
-            facts.plates += [m.group(0).strip() for m in list(_PLATE.finditer(line.upper()))[:MAX_MATCHES]
-                             if _plate_like(m.group(0))]
+            plates = list(_PLATE.finditer(line.upper()))[:MAX_MATCHES]
+            facts.plates += [m.group(0).strip() for m in plates if _plate_like(m.group(0))]
     return facts
 
 

