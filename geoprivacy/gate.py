@@ -39,6 +39,8 @@ class GateOptions:
     cache: bool = True
     cache_path: Path | None = None
     exclude: list[str] = field(default_factory=list)
+    engine: str = "local"                 # where the per-file work runs (geoprivacy.engines)
+    ray_address: str | None = None        # engine "ray": join this cluster (else start one)
 
 
 @dataclass(frozen=True)
@@ -284,10 +286,15 @@ def gate(paths: list[str], options: GateOptions, progress: Any = None) -> RunRep
     """Run the whole gate; ``progress`` wraps an iterable for a progress bar."""
     from geoprivacy.cache import ResultCache
     from geoprivacy.datasets import expand
+    from geoprivacy.engines import runner
+    from geoprivacy.engines.sources import is_url, list_urls
     from geoprivacy.inputs import collect
 
-    inputs = collect(paths, options.exclude)
+    inputs = collect([p for p in paths if not is_url(p)], options.exclude)
+    urls, url_errors = list_urls([p for p in paths if is_url(p)], options.exclude)
+    inputs.errors.extend(url_errors)
     expanded = expand(inputs.files)
+    expanded.items.extend((u, u) for u in urls)      # fsspec URLs: read by the worker
     try:
         cache = None
         if options.cache:
@@ -305,7 +312,7 @@ def gate(paths: list[str], options: GateOptions, progress: Any = None) -> RunRep
         # workers forked from here (and this process) see the policy: providers run only
         # when their answer could change a judgement
         _WORKER["policy"], _WORKER["audience"] = options.policy, options.audience
-        audited = run_tasks(tasks, attackers, options)
+        audited = runner(options.engine)(tasks, attackers, options)
         if progress is not None:
             audited = progress(audited, len(tasks))
         results = []
