@@ -45,11 +45,14 @@ def main() -> None:
 
     \b
     Start with:
+      geoprivacy demo                          audit, strip and protect a built-in sample
       geoprivacy audit PHOTOS_OR_VIDEOS...     what the metadata gives away
-      geoprivacy demo                          the same, on a built-in sample
+      geoprivacy strip PATHS... -o clean/      remove it losslessly, verified
+      geoprivacy protect VIDEO -o OUT.mp4      perturb the location-revealing background
+      geoprivacy gate DATASET/                 CI gate against a contextual-integrity policy
 
-    Exit codes (audit): 0 nothing found, 1 a real location was found,
-    2 nothing was checked, 3 some input could not be checked.
+    Every command's --help lists its exit codes. audit: 0 nothing found, 1 a real
+    location was found, 2 nothing was checked, 3 some input could not be checked.
     """
 
 
@@ -299,6 +302,9 @@ def _parse_truth(value: str | None) -> tuple[float, float] | None:
               show_default=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Write the DefenseResult report to FILE (atomically).")
+@click.option("--resume", is_flag=True, help="Videos: encode in segments cut at keyframes and "
+              "keep finished ones in OUTPUT.parts/; after an interruption, the same command "
+              "with --resume redoes only what is missing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def protect(paths: tuple[str, ...], output: str | None, method: str, device: str, seed: int,
             batch: int, detector: str, scorer: str, detect_every: int, no_foreground: bool,
@@ -307,7 +313,7 @@ def protect(paths: tuple[str, ...], output: str | None, method: str, device: str
             preset: str, sigma: float | None, block: int | None, sigma0: float | None,
             alpha: float | None, iid_noise: bool, sensitivity_every: int | None, noise: str,
             epsilon: float | None, steps: int | None, ensemble: str, train_sens: int | None,
-            fmt: str, report_path: str | None, quiet: bool) -> None:
+            fmt: str, report_path: str | None, resume: bool, quiet: bool) -> None:
     """Protect photos and videos before publishing: perturb the location-revealing background,
     keep what must stay detectable, drop location metadata, and verify the result.
 
@@ -349,7 +355,7 @@ def protect(paths: tuple[str, ...], output: str | None, method: str, device: str
         anonymize=tuple(a.strip() for a in anonymize.split(",") if a.strip()),
         mask_text=mask_text, index=index,
         truth=_parse_truth(truth), min_utility=min_utility, crf=crf, preset=preset,
-        params=params, quiet=quiet)
+        params=params, quiet=quiet, resume=resume)
     sys.exit(run_protect(list(paths), settings, fmt, report_path))
 
 
