@@ -114,3 +114,6 @@ def redact_evidence(ev: dict[str, Any]) -> None:
             return [scrub(v) for v in obj]
         return obj
     ev.update(scrub(ev))
+    if ev.get("kind") == "place_name" and isinstance(ev.get("detail"), dict) \
+            and ev["detail"].get("name") is not None:
+        ev["detail"]["name"] = "redacted"     # a place name is a location too

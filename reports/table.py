@@ -12,7 +12,8 @@ from geoprivacy.types import Evidence, EvidenceKind, FileResult
 def describe(ev: Evidence, redact: bool) -> str:
     """One evidence as a short phrase: what, where found, how precise."""
     if ev.kind is EvidenceKind.PLACE_NAME:
-        what = f"{ev.granularity.value} name {ev.detail.get('name')!r}"
+        name = "<redacted>" if redact else repr(ev.detail.get("name"))
+        what = f"{ev.granularity.value} name {name}"
     elif ev.kind in (EvidenceKind.PLACEHOLDER, EvidenceKind.INVALID):
         what = f"{ev.kind.value}: {ev.detail.get('reason', '')}"
     else:

@@ -38,3 +38,11 @@ def test_report_dict_is_a_fresh_copy_and_redacts() -> None:
     red = report.to_dict(redact=True)
     assert red["files"][0]["evidence"][0]["lat"] == "redacted"
     assert red["summary"]["with_location"] == 1
+
+
+def test_redact_hides_place_names() -> None:
+    city = Evidence("metadata", EvidenceKind.PLACE_NAME, "IPTC:City",
+                    granularity=Granularity.CITY, detail={"name": "Lund"})
+    red = RunReport(command="audit", files=(result("ok", city),)).to_dict(redact=True)
+    assert red["files"][0]["evidence"][0]["detail"]["name"] == "redacted"
+    assert "Lund" not in str(red)
