@@ -287,7 +287,7 @@ def _parse_truth(value: str | None) -> tuple[float, float] | None:
 @click.option("--iid-noise", is_flag=True, help="ppedcrf: re-draw i.i.d. noise every frame (the "
               "paper's) instead of noise that follows the scene (less flicker).")
 @click.option("--sensitivity-every", type=int, help="ppedcrf: recompute sensitivity every K "
-              "frames (default 1); the CRF tracks regions in between.")
+              "frames (default 5); the map follows the scene by optical flow in between.")
 @click.option("--noise", type=click.Choice(["gaussian", "adversarial"]), default="gaussian",
               show_default=True, help="ppedcrf: calibrated Gaussian noise, or noise optimised "
               "(PGD) to push the frame away from the attacker's gallery matches.")

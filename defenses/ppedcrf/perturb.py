@@ -84,7 +84,7 @@ class PPEDCRF:
     crf_params: CRFParams = field(default_factory=CRFParams)
     device: str = "cpu"
     warp_previous: bool = True
-    sensitivity_every: int = 1
+    sensitivity_every: int = 5             # attacker passes; the map is flow-warped between
     #: Noise cell size in pixels (see noise_field); None: the attacker's scale, i.e. the frame
     #: width over the encoder's input size (about 3 for a 1024-px photo, 5 at 1080p).
     grain: int | None = None
@@ -96,6 +96,7 @@ class PPEDCRF:
         self._noise: CoherentNoise | None = None
         self._count = 0
         self._sens_cache: np.ndarray | None = None
+        self._prev_gray: np.ndarray | None = None
 
     def _encoder_size(self) -> int:
         encoder = getattr(self.sensitivity, "encoder", None)
@@ -112,11 +113,21 @@ class PPEDCRF:
 
     def amplitude(self, frames: np.ndarray) -> np.ndarray:
         """(N, H, W) noise standard deviation per pixel, before the foreground is zeroed."""
+        import cv2
+
+        from geoprivacy.defenses.ppedcrf.crf import grid_flow, warp
+
         small = self._work_frames(frames)
         sens = []
         for k in range(len(small)):
-            if self._sens_cache is None or (self._count + k) % self.sensitivity_every == 0:
+            gray = cv2.cvtColor(small[k], cv2.COLOR_RGB2GRAY)
+            if self._sens_cache is None or (self._count + k) % self.sensitivity_every == 0 \
+                    or self._prev_gray is None or self._prev_gray.shape != gray.shape:
                 self._sens_cache = self.sensitivity(small[k:k + 1])[0]
+            else:   # between attacker passes, carry the map along with the scene
+                flow = grid_flow(self._prev_gray, gray, self._sens_cache.shape)
+                self._sens_cache = warp(self._sens_cache[None], flow)[0]
+            self._prev_gray = gray
             sens.append(self._sens_cache)
         self._count += len(small)
         s = np.stack(sens)

@@ -66,3 +66,34 @@ def test_coherent_noise_flickers_less_than_iid() -> None:
         out = defense(batch, fg, np.random.default_rng(0))
         results[coherent] = flicker([o.astype(int) - b.astype(int) for o, b in zip(out, batch)])
     assert results[True] < 0.6 * results[False], results
+
+
+class CountingSensitivity:
+    """Sensitivity that follows the sensitive patch of the panning clip, counting calls."""
+
+    def __init__(self, world: np.ndarray) -> None:
+        self.calls = 0
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        gray = frames.mean(axis=-1)
+        h, w = gray.shape[1] // 16, gray.shape[2] // 16
+        cells = gray[:, : h * 16, : w * 16].reshape(len(frames), h, 16, w, 16).mean(axis=(2, 4))
+        return (cells > 200).astype(np.float32)
+
+
+def test_sensitivity_every_k_frames_follows_the_scene() -> None:
+    from tests.defenses.ppedcrf.test_crf import panning_clip
+
+    clip, _, _ = panning_clip(frames=7, step=8)
+    clip[:, 32:64, :, :] = np.minimum(clip[:, 32:64], 150)
+    for t in range(len(clip)):                    # a bright patch moving with the scene
+        x = 96 - 8 * t
+        clip[t, 32:64, max(0, x):max(0, x + 48)] = 255
+    sens = CountingSensitivity(clip)
+    defense = PPEDCRF(sens, sensitivity_every=3, grain=1)
+    defense.amplitude(clip)
+    assert sens.calls == 3                         # frames 0, 3, 6
+    carried = defense.last_sensitivity[2]           # frame 2: warped from frame 0
+    fresh = sens(clip[2:3])[0]
+    assert np.abs(carried - fresh).mean() < np.abs(defense.last_sensitivity[0] - fresh).mean()
