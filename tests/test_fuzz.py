@@ -107,13 +107,31 @@ def _regressions() -> list[tuple[str, bytes]]:
     udta = (8 + len(xyz)).to_bytes(4, "big") + b"udta" + xyz
     moov = (8 + len(udta)).to_bytes(4, "big") + b"moov" + udta
     iso_inf = b"\x00\x00\x00\x10ftypisom\x00\x00\x00\x00" + moov
-    return [("parse_gpx", gpx_nan), ("parse_kml", kml_inf), ("parse_isobmff", iso_inf)]
+    # strip_jpeg, atheris 2026-11-25 (out of memory): an Extended XMP segment declaring a full
+    # length of ~1.9 GB sized a bytearray before any check. Fixed in defenses/strip/jpeg.py.
+    ext = (b"http://ns.adobe.com/xmp/extension/\x00" + b"0" * 32
+           + (0xF0000000).to_bytes(4, "big") + (0).to_bytes(4, "big") + b"<x:xmpmeta/>")
+    app1 = b"\xff\xe1" + (len(ext) + 2).to_bytes(2, "big") + ext
+    xmp_oom = b"\xff\xd8" + app1 + b"\xff\xda\x00\x02\x12\x34\xff\xd9"
+    return [("parse_gpx", gpx_nan), ("parse_kml", kml_inf), ("parse_isobmff", iso_inf),
+            ("strip_jpeg", xmp_oom)]
+
+
+def _run_regression(task: tuple[str, bytes]) -> str:
+    _target(task[0])(task[1])
+    return "ok"
 
 
 @pytest.mark.parametrize("name,data", _regressions() or [
     pytest.param("", b"", marks=pytest.mark.skip(reason="no crash found so far"))])
 def test_fuzz_regressions(name: str, data: bytes, tmp_path: Path) -> None:
-    _target(name)(data)
+    from geoprivacy.pool import Budget, run_pool
+    # in a worker under a memory and time budget: an unbounded allocation fails, not the box
+    outcome = list(run_pool(_run_regression, [(name, data)], jobs=1,
+                            budget=Budget(seconds=60, memory_mb=512),
+                            on_fail=lambda task, reason: reason,
+                            initializer=_target, initargs=(name,)))   # imports before the limit
+    assert outcome == ["ok"]
     if name.startswith("parse_"):            # and the CLI's JSON report is strict JSON
         import json
 

@@ -14,6 +14,7 @@ images and other data after EOI) goes.
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -56,7 +57,8 @@ class Segment:
 def read_input(path: str, limit: int = MAX_PHOTO) -> bytes:
     """The whole file (photos are edited in memory), refusing absurd sizes."""
     with open(path, "rb") as fh:
-        data = fh.read(limit + 1)
+        # read(n) reserves n bytes up front: ask for the file's size, not the limit
+        data = fh.read(min(limit, os.fstat(fh.fileno()).st_size) + 1)
     if len(data) > limit:
         raise ParseError(f"file is larger than {limit} bytes; not cleaned")
     return data
@@ -219,6 +221,8 @@ def _clean_extended_xmp(buf: bytearray, segments: list[Segment],
     removed: list[str] = []
     for guid, segs in groups.items():
         total = struct.unpack_from(">I", buf, segs[0].payload + 67)[0]
+        if total > len(buf):        # a hostile length (up to 4 GB) must not size an allocation
+            raise ParseError(f"Extended XMP declares {total} bytes, more than the whole file")
         whole = bytearray(total)
         pieces = []
         for seg in segs:

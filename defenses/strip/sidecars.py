@@ -37,7 +37,7 @@ _SRT_RULES: list[tuple[str, re.Pattern[bytes]]] = [
 
 def _read(path: str) -> bytes:
     with open(path, "rb") as fh:
-        data = fh.read(MAX_SIDECAR + 1)
+        data = fh.read(min(MAX_SIDECAR, os.fstat(fh.fileno()).st_size) + 1)  # not 256 MB
     if len(data) > MAX_SIDECAR:
         raise ParseError(f"sidecar is larger than {MAX_SIDECAR} bytes; not cleaned")
     return data
