@@ -222,7 +222,7 @@ def pgd(encoders: list[DiffEncoder], frames: np.ndarray, bound: np.ndarray, para
     from geoprivacy.defenses.ppedcrf.codec_approx import make_codec
 
     codec = make_codec(params.codec, params.quality)
-    x = torch.as_tensor(np.ascontiguousarray(frames), device=device).permute(0, 3, 1, 2)
+    x = torch.as_tensor(np.array(frames, np.uint8), device=device).permute(0, 3, 1, 2)
     x = x.float() / 255.0
     b = torch.as_tensor(bound, device=device, dtype=torch.float32)[:, None]
     fgt = None if fg is None else torch.as_tensor(fg, device=device, dtype=torch.float32)[:, None]

@@ -190,3 +190,33 @@ def test_with_positions_the_loss_separates_the_attackers_place_from_the_rest(enc
     lund = {tuple(np.round(v, 5)) for v in gallery[:3]}
     got = {tuple(np.round(v, 5)) for v in target.matches[0].numpy()}
     assert got == lund
+
+
+@pytest.mark.slow
+def test_protect_cli_runs_adversarial_noise_with_an_index(tmp_path, encoder, gallery) -> None:
+    import json
+
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from geoprivacy.attacks.retrieval.index import GalleryIndex
+    from geoprivacy.cli import main
+
+    rows = [{"lat": float(a), "lon": float(b), "source": n, "sha256": ""}
+            for n, (a, b) in zip(NAMES, positions())]
+    index = tmp_path / "gallery.npz"
+    GalleryIndex.build(gallery, rows, encoder.identity).save(index)
+    src = tmp_path / "street.jpg"
+    Image.fromarray(load(QUERY)).save(src, quality=95)
+    out = tmp_path / "street.protected.jpg"
+    result = CliRunner().invoke(main, [
+        "protect", str(src), "-o", str(out), "--method", "ppedcrf", "--noise", "adversarial",
+        "--steps", "2", "--epsilon", "6", "--index", str(index), "--no-foreground",
+        "--device", "cpu", "-q", "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(result.output)
+    (entry,) = report["results"]
+    assert entry["params"]["noise"] == "adversarial" and entry["params"]["epsilon"] == 6
+    assert entry["privacy_after"]["retrieval"]["checked"]
+    with Image.open(out) as im:
+        assert im.size == (SIZE[0], SIZE[1])
