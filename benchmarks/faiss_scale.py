@@ -1,11 +1,12 @@
-"""Gallery search cost as the gallery grows: 10^3 … 10^6 random unit vectors, the index type
-`index build` picks automatically (flat < 20k, HNSW < 500k, IVF beyond), build time, query
-latency (one query at a time, top-10; wall and CPU time), memory (serialized index size and RSS growth) and
-recall@1 against exact search.
+"""Gallery search cost as the gallery grows: 10^3 … 10^6 random unit vectors with the index
+type `index build` picks automatically (flat < 20k vectors, IVF beyond; --index-type forces
+one): build time, query latency (one query at a time, top-10; wall and CPU time), memory
+(serialized index size and RSS growth) and recall@1.
 
-Random vectors are the hard case for approximate indexes (no cluster structure), so recall
-here is a lower bound. Run: .venv/bin/python benchmarks/faiss_scale.py [--dim 1280]
-[--sizes 1000,10000,100000,1000000] [--queries 200]
+Queries are noisy copies of gallery vectors; recall@1 is the share whose original comes first.
+Random vectors have no cluster structure, the hard case for IVF's coarse lists.
+Run: .venv/bin/python benchmarks/faiss_scale.py [--dim 1280] [--sizes 1000,10000,100000,1000000]
+[--queries 200] [--index-type auto|flat|ivf|hnsw]
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def run(n: int, dim: int, queries: int, index_type: str) -> dict:
     index.search(q, 10)
     batched_ms = (time.perf_counter() - t0) / queries * 1000
     return {"n": n, "dim": dim, "index_type": kind, "build_s": round(build_s, 2),
-            "query_ms": round(per_query_ms, 3), "cpu_query_ms": round(cpu_query_ms, 3), "batched_query_ms": round(batched_ms, 3),
+            "query_ms": round(per_query_ms, 3), "cpu_query_ms": round(cpu_query_ms, 3),
+            "batched_query_ms": round(batched_ms, 3),
             "index_mb": round(size_mb, 1), "rss_growth_mb": round(grown, 1),
             "recall_at_1": float(np.mean(found == picks))}
 
@@ -78,7 +80,8 @@ def main() -> None:
         r = run(n, args.dim, min(args.queries, n), args.index_type)
         rows.append(r)
         print(f"{r['n']:8d} {r['dim']:5d} {r['index_type']:>5} {r['build_s']:8.2f} "
-              f"{r['query_ms']:9.3f} {r['cpu_query_ms']:7.3f} {r['batched_query_ms']:9.3f} {r['index_mb']:9.1f} "
+              f"{r['query_ms']:9.3f} {r['cpu_query_ms']:7.3f} {r['batched_query_ms']:9.3f} "
+              f"{r['index_mb']:9.1f} "
               f"{r['rss_growth_mb']:8.1f} {r['recall_at_1']:5.2f}", flush=True)
     if args.json:
         with open(args.json, "w") as fh:

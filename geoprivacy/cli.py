@@ -537,7 +537,7 @@ def index() -> None:
 @click.option("--every-s", type=click.FloatRange(min=0.01), help="Videos: a frame every N "
               "seconds (default 1 when --every-m is not given).")
 @click.option("--index-type", type=click.Choice(["auto", "flat", "ivf", "hnsw"]), default="auto",
-              show_default=True, help="auto: exact below 20k vectors, HNSW below 500k, IVF above.")
+              show_default=True, help="auto: exact below 20k vectors, IVF above; HNSW on request.")
 @DEVICE_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def index_build(sources: tuple[str, ...], output: str, encoder: str, weights: str | None,

@@ -69,7 +69,7 @@ def test_index_type_is_chosen_by_size_and_overridable() -> None:
     from geoprivacy.attacks.retrieval.index import choose_index_type
 
     assert choose_index_type(100) == "flat"
-    assert choose_index_type(50_000) == "hnsw"
+    assert choose_index_type(50_000) == "ivf"
     assert choose_index_type(1_000_000) == "ivf"
     assert choose_index_type(100, "hnsw") == "hnsw"
     with pytest.raises(GeoprivacyError):
