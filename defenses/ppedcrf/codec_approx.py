@@ -107,6 +107,13 @@ class JPEGApprox:
 
     def __call__(self, x: Any) -> Any:
         import torch
+
+        # Quantisation needs float32: fp16 (autocast) cannot hold a DC coefficient to ±0.5.
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            return self._codec(x)
+
+    def _codec(self, x: Any) -> Any:
+        import torch
         import torch.nn.functional as F
 
         n, _, h, w = x.shape
