@@ -17,11 +17,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import numpy as np
 
 from geoprivacy.errors import GeoprivacyError
 from geoprivacy.fsutil import atomic_path, atomic_write
-from geoprivacy.media.video import EncodeSettings, FrameBatchFn
+from geoprivacy.media.video import EncodeSettings, FrameBatchFn, add_video_output, encode_batch
 
 DEFAULT_SEGMENT_SECONDS = 10.0
 
@@ -92,24 +91,14 @@ def encode_segment(src: str, dst: str, seg: Segment, process: FrameBatchFn, *,
         width, height = vin.codec_context.width, vin.codec_context.height
     frames = 0
     with atomic_path(dst) as tmp, av.open(tmp, "w", format="mp4") as out:
-        vout = out.add_stream(settings.codec, rate=rate)
-        vout.width, vout.height, vout.pix_fmt = width, height, settings.pix_fmt
-        vout.time_base = tb
-        vout.codec_context.time_base = tb
-        vout.options = {"crf": str(settings.crf), "preset": settings.preset, **settings.extra}
+        vout = add_video_output(out, rate, tb, (width, height), settings)
         pending: list[Any] = []
 
         def flush() -> None:
             nonlocal frames
             if not pending:
                 return
-            arr = np.stack([f.to_ndarray(format="rgb24") for f in pending])
-            idx = list(range(seg.first_index + frames, seg.first_index + frames + len(pending)))
-            for original, pixels in zip(pending, process(arr, idx)):
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
-                frame.pts, frame.time_base = original.pts, original.time_base
-                for packet in vout.encode(frame.reformat(format=settings.pix_fmt)):
-                    out.mux(packet)
+            encode_batch(out, vout, pending, process, seg.first_index + frames, settings)
             frames += len(pending)
             if on_progress:
                 on_progress(len(pending))

@@ -82,6 +82,32 @@ def _rotation(container: Any, stream: Any) -> int:
 FrameBatchFn = Callable[[np.ndarray, list[int]], np.ndarray]
 
 
+def add_video_output(out: Any, rate: Fraction, time_base: Fraction, size: tuple[int, int],
+                     settings: EncodeSettings) -> Any:
+    """An encoder stream that keeps the input's time base (so original pts stay exact)."""
+    vout = out.add_stream(settings.codec, rate=rate)
+    vout.width, vout.height = size
+    vout.pix_fmt = settings.pix_fmt
+    vout.time_base = time_base
+    vout.codec_context.time_base = time_base
+    vout.options = {"crf": str(settings.crf), "preset": settings.preset, **settings.extra}
+    return vout
+
+
+def encode_batch(out: Any, vout: Any, frames: list[Any], process: FrameBatchFn,
+                 first_index: int, settings: EncodeSettings) -> None:
+    """Run ``process`` on decoded ``frames`` and encode the results with their original pts."""
+    import av
+
+    arr = np.stack([f.to_ndarray(format="rgb24") for f in frames])
+    result = process(arr, list(range(first_index, first_index + len(frames))))
+    for original, pixels in zip(frames, result):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+        frame.pts, frame.time_base = original.pts, original.time_base
+        for packet in vout.encode(frame.reformat(format=settings.pix_fmt)):
+            out.mux(packet)
+
+
 def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
               settings: EncodeSettings | None = None,
               on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
@@ -110,14 +136,8 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
         copied = [s for s in inp.streams if s.type == "audio"]
         with av.open(dst, "w", format=fmt) as out:
             rate = vin.average_rate or vin.guessed_rate or Fraction(30)
-            vout = out.add_stream(settings.codec, rate=rate)
-            vout.width = vin.codec_context.width
-            vout.height = vin.codec_context.height
-            vout.pix_fmt = settings.pix_fmt
-            vout.time_base = vin.time_base
-            vout.codec_context.time_base = vin.time_base
-            vout.options = {"crf": str(settings.crf), "preset": settings.preset,
-                            **settings.extra}
+            vout = add_video_output(out, rate, vin.time_base,
+                                    (vin.codec_context.width, vin.codec_context.height), settings)
             mapping = {s.index: out.add_stream_from_template(s) for s in copied}
             # The display matrix must be set before the muxer writes its header.
             rotation = probe(src).rotation
@@ -130,16 +150,7 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
                 nonlocal frames_out
                 if not pending:
                     return
-                arr = np.stack([f.to_ndarray(format="rgb24") for f in pending])
-                idx = list(range(frames_out, frames_out + len(pending)))
-                result = process(arr, idx)
-                for original, pixels in zip(pending, result):
-                    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels),
-                                                       format="rgb24")
-                    frame.pts = original.pts
-                    frame.time_base = original.time_base
-                    for packet in vout.encode(frame.reformat(format=settings.pix_fmt)):
-                        out.mux(packet)
+                encode_batch(out, vout, pending, process, frames_out, settings)
                 frames_out += len(pending)
                 if on_progress:
                     on_progress(len(pending))
