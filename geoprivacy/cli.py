@@ -272,6 +272,9 @@ def _parse_truth(value: str | None) -> tuple[float, float] | None:
               help="Retrieval index: measure the background-retrieval attacker before/after.")
 @click.option("--truth", help="LAT,LON ground truth for privacy accuracy (default: the "
               "input's own GPS metadata, when it has one).")
+@click.option("--labels", "labels", type=click.Path(exists=True, dir_okay=False),
+              help='Ground-truth boxes for utility, JSON {"FRAME": [[label, x1, y1, x2, y2], '
+                   '...]} (a photo is frame "0"); default: a second detector.')
 @click.option("--min-utility", type=float, default=0.95, show_default=True,
               help="Exit 1 when the protected output keeps less than this share of the "
                    "original mAP@0.5.")
@@ -313,7 +316,8 @@ def protect(paths: tuple[str, ...], output: str | None, method: str, device: str
             preset: str, sigma: float | None, block: int | None, sigma0: float | None,
             alpha: float | None, iid_noise: bool, sensitivity_every: int | None, noise: str,
             epsilon: float | None, steps: int | None, ensemble: str, train_sens: int | None,
-            fmt: str, report_path: str | None, resume: bool, quiet: bool) -> None:
+            fmt: str, report_path: str | None, resume: bool, labels: str | None,
+            quiet: bool) -> None:
     """Protect photos and videos before publishing: perturb the location-revealing background,
     keep what must stay detectable, drop location metadata, and verify the result.
 
@@ -355,7 +359,7 @@ def protect(paths: tuple[str, ...], output: str | None, method: str, device: str
         anonymize=tuple(a.strip() for a in anonymize.split(",") if a.strip()),
         mask_text=mask_text, index=index,
         truth=_parse_truth(truth), min_utility=min_utility, crf=crf, preset=preset,
-        params=params, quiet=quiet, resume=resume)
+        params=params, quiet=quiet, resume=resume, labels=labels)
     sys.exit(run_protect(list(paths), settings, fmt, report_path))
 
 

@@ -55,6 +55,7 @@ class Outcome:
     input_bytes: int
     output_bytes: int
     foreground_boxes: int
+    indices: list[int] = field(default_factory=lambda: [0])   # frame index of each sample
 
 
 def protect_photo(src: str, dst: str, defense: Defense, masker: ForegroundMasker | NoForeground,
@@ -126,13 +127,15 @@ def protect_video(src: str, dst: str, defense: Defense, masker: ForegroundMasker
             stats = transcode(src, tmp, process, batch=options.batch, settings=options.encode,
                               on_progress=options.on_progress)
     seconds = time.perf_counter() - start
-    originals = [f for _, _, f in iter_frames(src, every=every, max_frames=options.sample_frames)]
+    sampled = list(iter_frames(src, every=every, max_frames=options.sample_frames))
+    originals = [f for _, _, f in sampled]
     protected = [f for _, _, f in iter_frames(dst, every=every, max_frames=options.sample_frames)]
     if len(originals) != len(protected):
         raise GeoprivacyError(f"output has fewer frames than the input ({len(protected)} "
                               f"sampled vs {len(originals)})")
     return Outcome(originals, protected, perturbations, seconds, stats["frames_out"],
-                   os.path.getsize(src), os.path.getsize(dst), masker.boxes_seen)
+                   os.path.getsize(src), os.path.getsize(dst), masker.boxes_seen,
+                   [i for i, _, _ in sampled])
 
 
 def quality_report(outcome: Outcome) -> dict[str, Any]:
@@ -151,28 +154,45 @@ def quality_report(outcome: Outcome) -> dict[str, Any]:
 
 
 def utility_report(outcome: Outcome, scorer: Any | None,
-                   labels: list[list[Box]] | None = None) -> dict[str, Any]:
+                   labels: dict[int, list[Box]] | None = None) -> dict[str, Any]:
     """mAP@0.5 on original and protected samples against a reference.
 
-    The reference is ``labels`` when given, else ``scorer`` (a second detector, not the one
-    that made the mask) on the original frames — so the original scores 1.0 by construction
-    and the protected output's mAP is the share of its detections that survived.
+    The reference is ``labels`` (frame index → boxes; only labelled sampled frames count) when
+    given, else ``scorer`` — a second detector, not the one that made the mask — on the
+    original frames, so the original scores 1.0 by construction and the protected output's mAP
+    is the share of its detections that survived.
     """
-    if scorer is None and labels is None:
-        return {"checked": False, "reason": "no second detector or labels available"}
-    before = [scorer.boxes(f) for f in outcome.originals] if scorer is not None else None
-    after = [scorer.boxes(f) for f in outcome.protected] if scorer is not None else None
-    truth = labels if labels is not None else before
-    assert truth is not None and after is not None
+    if scorer is None:
+        return {"checked": False, "reason": "no second detector available"}
+    pairs = [(i, a, b) for i, a, b in zip(outcome.indices, outcome.originals, outcome.protected)
+             if labels is None or i in labels]
+    if not pairs:
+        return {"checked": False, "reason": "no sampled frame has labels"}
+    before = [scorer.boxes(a) for _, a, _ in pairs]
+    after = [scorer.boxes(b) for _, _, b in pairs]
+    truth = [labels[i] for i, _, _ in pairs] if labels is not None else before
     if not any(truth):
         return {"checked": False, "reason": "the reference has no objects in the sampled frames"}
-    m_before = mean_average_precision(before, truth)["map"] if before is not None else None
+    m_before = mean_average_precision(before, truth)["map"]
     m_after = mean_average_precision(after, truth)
     kept = (m_after["map"] / m_before) if m_before else None
     return {"checked": True, "map_before": m_before, "map_after": m_after["map"],
             "per_class_after": m_after["per_class"], "kept": kept,
             "reference": "labels" if labels is not None else "second detector",
-            "objects": sum(len(t) for t in truth)}
+            "frames": len(pairs), "objects": sum(len(t) for t in truth)}
+
+
+def load_labels(path: str) -> dict[int, list[Box]]:
+    """Ground-truth boxes: JSON ``{"FRAME": [[label, x1, y1, x2, y2], ...]}`` (photos: "0")."""
+    import json
+
+    try:
+        raw = json.loads(open(path, encoding="utf-8").read())
+        return {int(k): [Box(str(b[0]), float(b[1]), float(b[2]), float(b[3]), float(b[4]))
+                         for b in v] for k, v in raw.items()}
+    except (OSError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise GeoprivacyError(f"cannot read labels {path}: expected "
+                              f'{{"FRAME": [[label, x1, y1, x2, y2], ...]}} ({exc})') from None
 
 
 def defense_result(src: str, dst: str, options: ProtectOptions, outcome: Outcome,

@@ -150,6 +150,7 @@ class ProtectSettings:
     params: dict[str, Any] = field(default_factory=dict)
     quiet: bool = False
     resume: bool = False
+    labels: str | None = None
 
 
 def pick_detectors(settings: ProtectSettings) -> tuple[Any, Any]:
@@ -215,7 +216,7 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
     from geoprivacy.defenses.protect.foreground import DEFAULT_CLASSES, ForegroundMasker, \
         NoForeground
     from geoprivacy.defenses.protect.pipeline import ProtectOptions, defense_result, \
-        protect_photo, protect_video, utility_report
+        load_labels, protect_photo, protect_video, utility_report
     from geoprivacy.defenses.protect.privacy import metadata_privacy, truth_from_metadata
     from geoprivacy.defenses.protect.redact import Redactor, load_backends
     from geoprivacy.inputs import collect
@@ -225,6 +226,7 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
     inputs = collect(paths)
     report.errors.extend(inputs.errors)
     make_defense = defense_factory(settings)
+    labels = load_labels(settings.labels) if settings.labels else None
     detector, scorer = pick_detectors(settings)
     targets = tuple(settings.anonymize) + (("text",) if settings.mask_text else ())
     redactors = load_backends(targets) if targets else {}
@@ -280,7 +282,7 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
                     if key in ra and (key != "attacker_succeeds" or ra[key]):
                         privacy_after[key] = ra[key]
             utility = utility_report(outcome, ForegroundMasker(scorer, classes)
-                                     if scorer is not None else None)
+                                     if scorer is not None else None, labels)
             result = defense_result(src, dst, options, outcome, (privacy_before, privacy_after),
                                     utility)
             report.results.append(result)
