@@ -113,8 +113,13 @@ def _regressions() -> list[tuple[str, bytes]]:
            + (0xF0000000).to_bytes(4, "big") + (0).to_bytes(4, "big") + b"<x:xmpmeta/>")
     app1 = b"\xff\xe1" + (len(ext) + 2).to_bytes(2, "big") + ext
     xmp_oom = b"\xff\xd8" + app1 + b"\xff\xda\x00\x02\x12\x34\xff\xd9"
+    # parse_gpx, atheris 2026-11-25: an XML encoding name longer than the 40 characters the
+    # pre-check reads reached expat, whose LookupError no handler caught: `audit` crashed.
+    # Fixed in textio.xml_events (and LookupError joined the attacker's last-resort handlers).
+    gpx_enc = (b'<?xml version="1.0" encoding="ISO' + b"a" * 60 + b'-8859-1"?><gpx><trk><trkseg>'
+               b'<trkpt lat="43.6" lon="-116.0"/></trkseg></trk></gpx>')
     return [("parse_gpx", gpx_nan), ("parse_kml", kml_inf), ("parse_isobmff", iso_inf),
-            ("strip_jpeg", xmp_oom)]
+            ("strip_jpeg", xmp_oom), ("parse_gpx", gpx_enc)]
 
 
 def _run_regression(task: tuple[str, bytes]) -> str:

@@ -73,7 +73,7 @@ class MetadataAttacker:
                 parser(src, out)
         except GeoprivacyError as exc:
             errors.append(f"{item.container}: {exc}")
-        except (ValueError, IndexError, KeyError, OverflowError, UnicodeError, RecursionError,
+        except (ValueError, LookupError, OverflowError, UnicodeError, RecursionError,
                 MemoryError, TypeError, ZeroDivisionError) as exc:
             # A parser bug or a hostile structure we did not foresee: report, never crash.
             errors.append(f"{item.container}: malformed structure ({type(exc).__name__}: {exc})")

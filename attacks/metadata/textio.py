@@ -103,6 +103,9 @@ def xml_events(data: bytes) -> Iterator[tuple[str, ET.Element]]:
         except pyexpat.ExpatError as exc:
             yield from events
             raise ParseError(f"malformed XML ({exc})") from None
+        except LookupError as exc:      # an encoding name expat does not know (over 40 chars)
+            yield from events
+            raise ParseError(f"malformed XML ({exc})") from None
         yield from events
         events.clear()
 

@@ -326,7 +326,7 @@ def strip_media(item: MediaItem, writer: Writer, settings: StripSettings,
     except OSError as exc:
         return StripResult(**base, status=ERROR, found=found,
                            errors=(f"cannot write output: {exc.strerror or exc}",))
-    except (ValueError, IndexError, KeyError, OverflowError, UnicodeError, RecursionError,
+    except (ValueError, LookupError, OverflowError, UnicodeError, RecursionError,
             MemoryError, TypeError, ZeroDivisionError) as exc:
         return StripResult(**base, status=ERROR, found=found,
                            errors=(f"cannot clean: malformed structure ({type(exc).__name__}: "
