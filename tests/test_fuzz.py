@@ -119,7 +119,10 @@ def _regressions() -> list[tuple[str, bytes]]:
     gpx_enc = (b'<?xml version="1.0" encoding="ISO' + b"a" * 60 + b'-8859-1"?><gpx><trk><trkseg>'
                b'<trkpt lat="43.6" lon="-116.0"/></trkseg></trk></gpx>')
     return [("parse_gpx", gpx_nan), ("parse_kml", kml_inf), ("parse_isobmff", iso_inf),
-            ("strip_jpeg", xmp_oom), ("parse_gpx", gpx_enc)]
+            ("strip_jpeg", xmp_oom), ("parse_gpx", gpx_enc),
+            # strip_jpeg, atheris 2026-11-25: SOI then fill bytes to the end read past the
+            # buffer (IndexError). Fixed in defenses/strip/jpeg.parse_segments.
+            ("strip_jpeg", b"\xff\xd8\xff\xff")]
 
 
 def _run_regression(task: tuple[str, bytes]) -> str:

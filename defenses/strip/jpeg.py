@@ -77,6 +77,8 @@ def parse_segments(data: bytes | bytearray) -> tuple[list[Segment], int]:
             raise ParseError(f"JPEG: expected a marker at byte {pos}")
         while pos + 1 < len(data) and data[pos + 1] == 0xFF:
             pos += 1                      # fill bytes
+        if pos + 1 >= len(data):
+            raise ParseError(f"JPEG ends in fill bytes at byte {pos} (no SOS)")
         marker = data[pos + 1]
         if marker == 0xDA:
             return segments, pos
