@@ -35,13 +35,15 @@ def main() -> None:
         # libFuzzer leaves through exit(), past any cleanup: run in a child, clean up here
         made = targets.seed_corpus(name)
         crashes = tempfile.mkdtemp(prefix=f"gp-fuzz-crash-{name}-")
+        scratch = tempfile.mkdtemp(prefix="gp-fuzz-scratch-", dir=targets.scratch_root())
         extra = [] if any(f.startswith("-artifact_prefix=") for f in flags) \
             else [f"-artifact_prefix={crashes}/"]
         try:
             code = subprocess.call([sys.executable, os.path.abspath(__file__), name, *flags,
-                                    *extra, made])
+                                    *extra, made], env={**os.environ, "GP_FUZZ_SCRATCH": scratch})
         finally:
             shutil.rmtree(made, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
             if not os.listdir(crashes):
                 os.rmdir(crashes)
             else:

@@ -132,8 +132,7 @@ def _writer_target(name: str) -> Target:
                  "strip_xmp": "XMP"}[name]
     writer = table[container]
     # writers read a path: one scratch file, rewritten per input (tmpfs when there is one)
-    scratch_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) \
-        else None
+    scratch_dir = os.environ.get("GP_FUZZ_SCRATCH") or scratch_root()
     fd, scratch = tempfile.mkstemp(prefix="gp-fuzz-", dir=scratch_dir)
     os.close(fd)
     import atexit
@@ -149,6 +148,11 @@ def _writer_target(name: str) -> Target:
             except GeoprivacyError:
                 pass
     return target
+
+
+def scratch_root() -> str | None:
+    """tmpfs when there is one (writers read a path per input), else the temp folder."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
 def make(name: str) -> Target:
