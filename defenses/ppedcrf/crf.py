@@ -131,17 +131,28 @@ def warp(maps: np.ndarray, flow: np.ndarray) -> np.ndarray:
                                borderMode=cv2.BORDER_REPLICATE) for m in maps])
 
 
-def grid_flow(prev_gray: np.ndarray, gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Optical flow (OpenCV Farnebäck) from the current to the previous frame, on the grid."""
+def dense_flow(prev_gray: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    """Optical flow (OpenCV Farnebäck) from the current frame to the previous one, per pixel."""
     import cv2
 
-    flow = cv2.calcOpticalFlowFarneback(gray, prev_gray, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    return cv2.calcOpticalFlowFarneback(gray, prev_gray, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+
+
+def flow_to_grid(flow: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A per-pixel flow resampled onto an (h, w) grid, in grid cells."""
+    import cv2
+
     h, w = shape
-    sy, sx = gray.shape[0] / h, gray.shape[1] / w
+    sy, sx = flow.shape[0] / h, flow.shape[1] / w
     small = cv2.resize(flow, (w, h), interpolation=cv2.INTER_AREA)
     small[..., 0] /= sx
     small[..., 1] /= sy
     return small
+
+
+def grid_flow(prev_gray: np.ndarray, gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Optical flow from the current to the previous frame, on the grid."""
+    return flow_to_grid(dense_flow(prev_gray, gray), shape)
 
 
 class DynamicCRF:
@@ -158,8 +169,13 @@ class DynamicCRF:
     def reset(self) -> None:
         self._prev_q = self._prev_gray = None
 
-    def __call__(self, sens: np.ndarray, frames: np.ndarray) -> np.ndarray:
-        """Hard labels (N, h, w) in 0..L−1 for (N, h, w) sensitivity of (N, H, W, 3) frames."""
+    def __call__(self, sens: np.ndarray, frames: np.ndarray,
+                 flows: list[np.ndarray | None] | None = None) -> np.ndarray:
+        """Hard labels (N, h, w) in 0..L−1 for (N, h, w) sensitivity of (N, H, W, 3) frames.
+
+        ``flows`` (current → previous frame, per pixel of ``frames``) saves recomputing them
+        when the caller has them already.
+        """
         import cv2
         import torch
 
@@ -169,12 +185,16 @@ class DynamicCRF:
         s = torch.as_tensor(sens, device=self.device).float()
         labels = np.empty((n, h, w), dtype=np.int64)
         for i in range(n):   # frames depend on each other through the temporal term
-            gray = cv2.cvtColor(frames[i], cv2.COLOR_RGB2GRAY)
+            gray = cv2.cvtColor(frames[i], cv2.COLOR_RGB2GRAY) if flows is None else None
             prior = None
             if self._prev_q is not None and self._prev_q.shape[1:] == (h, w):
                 prev = self._prev_q
                 if self.warp_previous:
-                    prev = warp(prev, grid_flow(self._prev_gray, gray, (h, w)))
+                    if flows is not None:
+                        flow = flows[i]
+                        prev = prev if flow is None else warp(prev, flow_to_grid(flow, (h, w)))
+                    elif self._prev_gray is not None and self._prev_gray.shape == gray.shape:
+                        prev = warp(prev, grid_flow(self._prev_gray, gray, (h, w)))
                 prior = torch.as_tensor(prev[None], device=self.device)
             q = mean_field(s[i:i + 1], colour[i:i + 1], self.params, prior)
             q_np = q[0].cpu().numpy()

@@ -48,20 +48,27 @@ class CoherentNoise:
         self._prev: np.ndarray | None = None
         self._prev_gray: np.ndarray | None = None
 
-    def __call__(self, frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def __call__(self, frame: np.ndarray, rng: np.random.Generator,
+                 flow: np.ndarray | None = None) -> np.ndarray:
+        """The next field; ``flow`` (current → previous, any resolution) skips computing one."""
         import cv2
 
         h, w = frame.shape[:2]
         fresh = noise_field((h, w), self.grain, rng)
-        small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY),
-                           (max(8, w // self.flow_scale), max(8, h // self.flow_scale)),
-                           interpolation=cv2.INTER_AREA)
-        if self._prev is None or self._prev.shape != fresh.shape:
+        small = None
+        if flow is None:
+            small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY),
+                               (max(8, w // self.flow_scale), max(8, h // self.flow_scale)),
+                               interpolation=cv2.INTER_AREA)
+        if self._prev is None or self._prev.shape != fresh.shape or \
+                (flow is None and (self._prev_gray is None or self._prev_gray.shape != small.shape)):
             noise = fresh
         else:
-            flow = cv2.calcOpticalFlowFarneback(small, self._prev_gray, None, 0.5, 3, 15, 3, 5,
-                                                1.2, 0)
-            flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) * self.flow_scale
+            if flow is None:
+                flow = cv2.calcOpticalFlowFarneback(small, self._prev_gray, None, 0.5, 3, 15, 3,
+                                                    5, 1.2, 0)
+            scale = w / flow.shape[1]
+            flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) * scale
             gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
             interp = cv2.INTER_NEAREST if self.grain > 1 else cv2.INTER_LINEAR
             carried = cv2.remap(self._prev, gx + flow[..., 0], gy + flow[..., 1], interp,
@@ -90,6 +97,7 @@ class PPEDCRF:
     grain: int | None = None
     last_labels: np.ndarray | None = field(default=None, init=False)
     last_sensitivity: np.ndarray | None = field(default=None, init=False)
+    last_flows: list[np.ndarray | None] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self._crf = DynamicCRF(self.crf_params, self.device, self.warp_previous)
@@ -115,23 +123,28 @@ class PPEDCRF:
         """(N, H, W) noise standard deviation per pixel, before the foreground is zeroed."""
         import cv2
 
-        from geoprivacy.defenses.ppedcrf.crf import grid_flow, warp
+        from geoprivacy.defenses.ppedcrf.crf import dense_flow, flow_to_grid, warp
 
         small = self._work_frames(frames)
         sens = []
+        flows: list[np.ndarray | None] = []     # one flow per frame serves every tracker
         for k in range(len(small)):
             gray = cv2.cvtColor(small[k], cv2.COLOR_RGB2GRAY)
-            if self._sens_cache is None or (self._count + k) % self.sensitivity_every == 0 \
-                    or self._prev_gray is None or self._prev_gray.shape != gray.shape:
+            flow = dense_flow(self._prev_gray, gray) if self._prev_gray is not None and \
+                self._prev_gray.shape == gray.shape else None
+            flows.append(flow)
+            if self._sens_cache is None or flow is None or \
+                    (self._count + k) % self.sensitivity_every == 0:
                 self._sens_cache = self.sensitivity(small[k:k + 1])[0]
             else:   # between attacker passes, carry the map along with the scene
-                flow = grid_flow(self._prev_gray, gray, self._sens_cache.shape)
-                self._sens_cache = warp(self._sens_cache[None], flow)[0]
+                grid = flow_to_grid(flow, self._sens_cache.shape)
+                self._sens_cache = warp(self._sens_cache[None], grid)[0]
             self._prev_gray = gray
             sens.append(self._sens_cache)
         self._count += len(small)
+        self.last_flows = flows
         s = np.stack(sens)
-        labels = self._crf(s, small)
+        labels = self._crf(s, small, flows)
         self.last_labels, self.last_sensitivity = labels, s
         weights = ncp_weights(labels, self.alpha, self.crf_params.levels)
         level_s = level_centres(self.crf_params.levels)[labels]
@@ -147,8 +160,8 @@ class PPEDCRF:
             self._noise = CoherentNoise(grain=grain)
         out = np.empty_like(frames)
         for i, frame in enumerate(frames):
-            noise = self._noise(frame, rng) if self._noise is not None else \
-                noise_field(frame.shape[:2], grain, rng)
+            noise = self._noise(frame, rng, self.last_flows[i]) if self._noise is not None \
+                else noise_field(frame.shape[:2], grain, rng)
             pert = amp[i][..., None] * noise
             out[i] = np.clip(frame.astype(np.float32) + pert, 0, 255).round().astype(np.uint8)
         # Rounding can leave ±0 changes only; the foreground is exactly the input there.
