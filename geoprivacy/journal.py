@@ -1,9 +1,12 @@
 """A strip batch's journal, so ``strip --resume`` continues where a crash or Ctrl-C stopped it.
 
-Append-only JSON lines, one per finished input: its absolute path and sha256, the output path
-and the output's sha256. Each line is written with one ``write`` on an ``O_APPEND`` descriptor
-right after the output was renamed into place, so a killed process loses at most the line of
-the file it was busy with (that file is simply done again). A torn last line is ignored.
+Append-only JSON lines: a ``begin`` line naming the output an input is about to be written to,
+then one line per finished input: its absolute path and sha256, the output path and the
+output's sha256. Each line is written with one ``write`` on an ``O_APPEND`` descriptor (the
+finished line right after the output was renamed into place), so a killed process loses at
+most the line of the file it was busy with: that file is simply done again, and the ``begin``
+line proves an output left under its name by that interrupted run is ours to replace. A torn
+last line is ignored.
 
 On resume an input is skipped only when its journal line still verifies: the input (or, for
 ``--in-place``, the cleaned file now in its place) has the recorded hash and the output exists
@@ -48,6 +51,7 @@ class Journal:
     def __init__(self, path: str) -> None:
         self.path = path
         self.entries: dict[str, dict[str, Any]] = {}
+        self.begun: set[str] = set()           # outputs an earlier run started writing
         try:
             with open(path, encoding="utf-8") as fh:
                 for line in fh:
@@ -55,7 +59,9 @@ class Journal:
                         entry = json.loads(line)
                     except ValueError:
                         continue                       # a line torn by a crash
-                    if isinstance(entry, dict) and isinstance(entry.get("input"), str):
+                    if isinstance(entry, dict) and isinstance(entry.get("begin"), str):
+                        self.begun.add(str(entry.get("output")))
+                    elif isinstance(entry, dict) and isinstance(entry.get("input"), str):
                         self.entries[entry["input"]] = entry
         except FileNotFoundError:
             pass
@@ -84,11 +90,20 @@ class Journal:
         recorded for ``path`` (ours to replace, e.g. after the input changed)."""
         entry = self.entries.get(os.path.abspath(path))
         target = output_path(path, settings)
+        if entry is None and os.path.abspath(target) in self.begun and not settings.in_place \
+                and os.path.exists(target):
+            return dataclasses.replace(settings, force=True)   # left by the interrupted run
         if entry is None or settings.force or settings.in_place or not os.path.exists(target) \
                 or entry.get("output") != os.path.abspath(target) \
                 or sha256(target) != entry.get("output_sha256"):
             return settings
         return dataclasses.replace(settings, force=True)
+
+    def begin(self, path: str, settings: StripSettings) -> None:
+        """Say which output ``path`` is about to be written to (before anything is written)."""
+        line = {"begin": os.path.abspath(path),
+                "output": os.path.abspath(output_path(path, settings))}
+        os.write(self._fd, (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
 
     def record(self, result: StripResult, input_sha256: str | None) -> None:
         if result.status not in DONE:
@@ -126,7 +141,10 @@ def strip_with_journal(paths: list[str], settings: StripSettings, journal_path: 
                                            verified=True, method="resumed"))
                 continue
             before = None if settings.dry_run else sha256(path)
-            result = strip_file(path, journal.settings_for(path, settings), table, claimed)
+            chosen = journal.settings_for(path, settings)
+            if not settings.dry_run and not settings.in_place:
+                journal.begin(path, settings)
+            result = strip_file(path, chosen, table, claimed)
             if not settings.dry_run:
                 journal.record(result, before)
             results.append(result)

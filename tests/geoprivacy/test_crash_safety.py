@@ -101,6 +101,7 @@ def test_killed_strip_batch_loses_nothing_and_resumes(batch: Path, tmp_path: Pat
     else:                                             # a killed process cannot clean up, but
         assert all(p.name.startswith(".geoprivacy-strip-") for p in _temps(out_dir))
     lines = [json.loads(ln) for ln in journal.read_text().splitlines() if ln.strip()]
+    lines = [entry for entry in lines if "input" in entry]      # finished, not "begin" lines
     assert len(lines) >= len(done) - 1
 
     resumed = subprocess.run([*EXE, "strip", str(batch), "-o", str(out_dir), "--journal",
@@ -186,3 +187,29 @@ def test_interrupted_protect_keeps_the_previous_good_output(long_clip: Path, tmp
     assert _digest(clip) == before
     if sig == signal.SIGINT:
         assert _temps(tmp_path) == []
+
+
+def test_output_renamed_before_its_journal_line_is_replaced_on_resume(tmp_path: Path) -> None:
+    """The window between renaming an output into place and journaling it: a resumed run must
+    not refuse that output as someone else's file."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(_leaky_jpeg(1))
+    out_dir, journal = tmp_path / "out", tmp_path / "journal.jsonl"
+    first = subprocess.run([*EXE, "strip", str(src), "-o", str(out_dir), "--journal",
+                            str(journal), "-q"], capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    # simulate the crash: keep the output and the begin line, drop the finished line
+    lines = journal.read_text().splitlines()
+    journal.write_text("\n".join(ln for ln in lines if '"begin"' in ln) + "\n")
+    resumed = subprocess.run([*EXE, "strip", str(src), "-o", str(out_dir), "--journal",
+                              str(journal), "--resume"], capture_output=True, text=True,
+                             timeout=120)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    other = tmp_path / "out2"
+    other.mkdir()
+    (other / "a.jpg").write_bytes(b"someone else's file")
+    refused = subprocess.run([*EXE, "strip", str(src), "-o", str(other), "--journal",
+                              str(tmp_path / "j2.jsonl"), "--resume"], capture_output=True,
+                             text=True, timeout=120)
+    assert refused.returncode == 3 and (other / "a.jpg").read_bytes() == b"someone else's file"
