@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 IGNORE_FILE = ".geoprivacyignore"
+TEMP_PREFIX = ".geoprivacy-"   # temp files, journals and staging files the tool writes
 _GLOB_CHARS = set("*?[")
 
 
@@ -121,8 +122,8 @@ def _walk(root: str, exclude: list[str], out: Inputs, add) -> None:  # type: ign
             out.errors.append((str(directory), exc.strerror or str(exc)))
             return
         for entry in entries:
-            if entry.name == IGNORE_FILE:
-                continue
+            if entry.name == IGNORE_FILE or entry.name.startswith(TEMP_PREFIX):
+                continue   # our own temp files, left behind if a run was killed
             path = Path(entry.path)
             rel = path.relative_to(root_path).as_posix()
             if _matches(rel, patterns) or _matches(path.as_posix(), exclude):

@@ -70,3 +70,10 @@ def test_fifo_is_reported_not_read(tmp_path: Path) -> None:
 def test_dash_name_is_a_file(tmp_path: Path) -> None:
     f = touch(tmp_path / "-x")
     assert collect([str(f)]).files == [str(f)]
+
+
+def test_own_temp_files_are_never_inputs(tmp_path: Path) -> None:
+    touch(tmp_path / "a.jpg")
+    touch(tmp_path / ".geoprivacy-strip-x1.jpg")       # left by a killed run
+    touch(tmp_path / ".geoprivacy-strip-journal.jsonl")
+    assert [Path(p).name for p in collect([str(tmp_path)]).files] == ["a.jpg"]
