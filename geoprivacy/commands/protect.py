@@ -158,7 +158,7 @@ def pick_detectors(settings: ProtectSettings) -> tuple[Any, Any]:
     from geoprivacy.cues import DETECTORS   # importing the package registers the back-ends
     from geoprivacy.registry import instantiate
 
-    preference = ["ssdlite", "yolo"]
+    preference = ["yolo", "ssdlite"]   # the mask wants recall: YOLO misses fewer people
     usable = [n for n in preference if n in DETECTORS and DETECTORS.get(n).available()]
     mask_name = settings.detector if settings.detector != "auto" else (usable[0] if usable
                                                                        else None)
