@@ -106,24 +106,26 @@ def check_not_input(src: str, dst: str) -> None:
         raise GeoprivacyError("the output would overwrite the input; choose another -o")
 
 
-def describe_inputs(paths: list[str]) -> list[tuple[str, str]]:
-    """(path, kind) for each input that is a photo or a video."""
+def input_kind(path: str) -> str:
+    """photo, video, sidecar or unknown — from the file's content."""
     from geoprivacy.audit import identify
 
-    out = []
-    for p in paths:
-        item = identify(p)
-        out.append((p, item.kind))
-    return out
+    return identify(path).kind
 
 
-def unique_outputs(pairs: list[tuple[str, str]]) -> None:
+def colliding_outputs(sources: list[str], output: str | None) -> dict[str, str]:
+    """Inputs whose output path another input already takes (same name in different folders
+    sent to one -o folder), mapped to the input that took it first."""
     seen: dict[str, str] = {}
-    for src, dst in pairs:
-        key = str(Path(dst).resolve())
+    clashes: dict[str, str] = {}
+    many = len(sources) > 1
+    for src in sources:
+        key = str(Path(output_path(src, output, many)).resolve())
         if key in seen:
-            raise GeoprivacyError(f"{src} and {seen[key]} would both be written to {dst}")
-        seen[key] = src
+            clashes[src] = seen[key]
+        else:
+            seen[key] = src
+    return clashes
 
 
 @dataclass
@@ -232,9 +234,13 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
     redactors = load_backends(targets) if targets else {}
     classes = settings.classes or DEFAULT_CLASSES
     many = len(inputs.files) > 1
+    clashes = colliding_outputs(inputs.files, settings.output)
     for src in inputs.files:
         try:
-            kind = describe_inputs([src])[0][1]
+            if src in clashes:
+                raise GeoprivacyError(f"its output name is already taken by {clashes[src]}; "
+                                      "protect them into different folders")
+            kind = input_kind(src)
             if kind not in ("photo", "video"):
                 raise GeoprivacyError(f"not a photo or video ({kind})")
             dst = output_path(src, settings.output, many)

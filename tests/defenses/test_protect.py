@@ -104,3 +104,14 @@ def test_resume_mode_writes_the_same_frames_and_cleans_up(tmp_path: Path) -> Non
     assert out.returncode == 0, out.stdout + out.stderr
     assert frame_pts(dst) == frame_pts(src)
     assert not (tmp_path / "out.mp4.parts").exists()
+
+
+def test_two_inputs_with_one_output_name_do_not_overwrite_each_other(tmp_path: Path) -> None:
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(sample_dir() / "lund_cathedral.jpg", tmp_path / sub / "x.jpg")
+    out = cli("protect", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "o"),
+              "--method", "blur", "--no-foreground")
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "already taken" in out.stdout
+    assert [p.name for p in (tmp_path / "o").iterdir()] == ["x.protected.jpg"]
