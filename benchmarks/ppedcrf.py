@@ -159,18 +159,19 @@ def plot(rows: list[dict[str, object]], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for r in rows:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    markers = "osD^v<>ph*"
+    for i, r in enumerate(rows):
         if r.get("psnr") is None:
             ax.axhline(r["top1"], ls="--", c="grey", label="no defense")
             continue
-        ax.scatter(r["psnr"], r["top1"], s=40)
-        ax.annotate(r["method"], (r["psnr"], r["top1"]), fontsize=8, xytext=(4, 4),
-                    textcoords="offset points")
+        ax.scatter(r["psnr"], r["top1"], s=50, marker=markers[i % len(markers)],
+                   label=f"{r['method']} ({r['psnr']:.1f} dB)")
     ax.axhline(rows[0]["chance"], ls=":", c="red", label="chance")
+    ax.set_ylim(-0.05, 1.1)
     ax.set_xlabel("PSNR (dB, decoded JPEG q95)")
     ax.set_ylabel("retrieval Top-1 (within 25 km)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 
@@ -234,8 +235,12 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="4 queries, 12-frame clips")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     ap.add_argument("--skip-video", action="store_true")
+    ap.add_argument("--replot", type=Path, help="only redraw the plot from a saved JSON")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.replot:
+        plot(json.loads(args.replot.read_text())["privacy"], args.out / "ppedcrf_privacy_psnr.png")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         index = build_index(work)
