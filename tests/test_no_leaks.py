@@ -64,6 +64,15 @@ def photos(tmp_path: Path) -> Path:
     return folder
 
 
+def _require_ultralytics() -> None:
+    """Skip without ultralytics — found with find_spec: importing it in this process would
+    write its settings file under ~/.config and probe the network before we can stop it."""
+    from importlib.util import find_spec
+
+    if find_spec("ultralytics") is None:
+        pytest.skip("ultralytics is not installed (pip install 'geoprivacy[all]')")
+
+
 def _files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if not p.is_dir()]
 
@@ -102,7 +111,7 @@ def test_audit_strip_gate_make_no_connection_attempt(photos: Path, home: Path,
 
 def test_protect_with_the_yolo_detector_makes_no_connection_attempt(photos: Path, home: Path,
                                                                     tmp_path: Path) -> None:
-    pytest.importorskip("ultralytics")
+    _require_ultralytics()
     out = tmp_path / "protected.jpg"
     proc, attempts = guarded(["protect", str(photos / LEAK), "-o", str(out), "--method", "blur",
                               "--detector", "yolo", "--format", "json"], home, tmp_path)
@@ -119,7 +128,7 @@ def test_protect_with_the_yolo_detector_makes_no_connection_attempt(photos: Path
 
 def test_quiet_ultralytics_turns_off_sync_online_and_autoinstall(home: Path,
                                                                  tmp_path: Path) -> None:
-    pytest.importorskip("ultralytics")
+    _require_ultralytics()
     code = ("from geoprivacy.cues.yolo import quiet_ultralytics\n"
             "quiet_ultralytics()\n"
             "import json, os, ultralytics.utils as u\n"
