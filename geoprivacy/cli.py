@@ -398,7 +398,12 @@ def demo(out_dir: str | None, fmt: str) -> None:
 @click.option("--context-file", type=click.Path(dir_okay=False), help="CSV (path column + one "
               "column per cue) or YAML (path or glob → cues) of per-file answers.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Worker processes (the report is the same for any N).")
+              help="Worker processes (the report is the same for any N); with more than 1, "
+                   "each file runs under a time and memory budget.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds per file with --jobs "
+              "> 1 (default 120); a file over it is reported as not checked (exit 3).")
+@click.option("--max-memory", type=click.IntRange(min=16), metavar="MB", help="Memory per file "
+              "with --jobs > 1 (default 2048).")
 @click.option("--cache/--no-cache", default=True, show_default=True, help="Reuse results for "
               "unchanged files ($GEOPRIVACY_HOME/cache).")
 @click.option("--thumbnails", is_flag=True, help="HTML: embed thumbnails (blurred unless "
@@ -416,7 +421,8 @@ def demo(out_dir: str | None, fmt: str) -> None:
 def gate(paths: tuple[str, ...], policy: str | None, audience: str, fmt: str,
          show_coordinates: bool, baseline: str | None, write_baseline_to: str | None,
          suppressions: str | None, context: tuple[str, ...], context_file: str | None,
-         jobs: int, cache: bool, thumbnails: bool, manifests: tuple[str, ...], engine: str,
+         jobs: int, timeout: float | None, max_memory: int | None, cache: bool,
+         thumbnails: bool, manifests: tuple[str, ...], engine: str,
          ray_address: str | None, exclude: tuple[str, ...],
          output: str | None, quiet: bool, verbose: bool) -> None:
     """Fail a CI job when PATHS disclose more location than their context allows.
@@ -447,6 +453,7 @@ def gate(paths: tuple[str, ...], policy: str | None, audience: str, fmt: str,
                     show_coordinates=show_coordinates, baseline=baseline,
                     write_baseline_to=write_baseline_to, suppressions=suppressions, jobs=jobs,
                     manifests=list(manifests), engine=engine, ray_address=ray_address,
+                    timeout=timeout, max_memory=max_memory,
                     cache=cache, context=list(context), context_file=context_file,
                     exclude=list(exclude), thumbnails=thumbnails, quiet=quiet, verbose=verbose)
     sys.exit(code)

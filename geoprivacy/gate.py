@@ -9,7 +9,6 @@ suppressions. The report's file order is the input order whatever ``jobs`` is.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -41,6 +40,8 @@ class GateOptions:
     exclude: list[str] = field(default_factory=list)
     engine: str = "local"                 # where the per-file work runs (geoprivacy.engines)
     ray_address: str | None = None        # engine "ray": join this cluster (else start one)
+    timeout: float | None = None          # per-file seconds in a worker (--jobs > 1)
+    max_memory: int | None = None         # per-file MB in a worker (--jobs > 1)
 
 
 @dataclass(frozen=True)
@@ -265,21 +266,6 @@ def _stated_for(path: str, options: GateOptions) -> dict[str, CueValue]:
     cues = dict(options.context_file.for_path(path)) if options.context_file else {}
     cues.update(options.context)
     return cues
-
-
-def run_tasks(tasks: list[Task], attackers: tuple[str, ...], options: GateOptions
-              ) -> Iterator[Audited]:
-    """Audited files in task order, in this process or a pool."""
-    cache_path = str(options.cache_path) if options.cache and options.cache_path else None
-    if options.jobs <= 1 or len(tasks) < 2:
-        _init_worker(attackers, cache_path)
-        for task in tasks:
-            yield _work(task)
-        return
-    chunk = max(1, min(64, len(tasks) // (options.jobs * 4)))
-    with ProcessPoolExecutor(max_workers=options.jobs, initializer=_init_worker,
-                             initargs=(attackers, cache_path)) as pool:
-        yield from pool.map(_work, tasks, chunksize=chunk)
 
 
 def gate(paths: list[str], options: GateOptions, progress: Any = None) -> RunReport:

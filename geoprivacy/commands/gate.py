@@ -33,7 +33,8 @@ def run_gate(paths: list[str], *, policy: str | None, audience: str, fmt: str,
              write_baseline_to: str | None, suppressions: str | None, jobs: int, cache: bool,
              context: list[str], context_file: str | None, exclude: list[str],
              thumbnails: bool, quiet: bool, verbose: bool, manifests: list[str] | None = None,
-             engine: str = "local", ray_address: str | None = None) -> int:
+             engine: str = "local", ray_address: str | None = None,
+             timeout: float | None = None, max_memory: int | None = None) -> int:
     from geoprivacy.cli import emit
     from geoprivacy.engines.sources import read_manifest
 
@@ -48,7 +49,8 @@ def run_gate(paths: list[str], *, policy: str | None, audience: str, fmt: str,
         context_file=load_context_file(context_file) if context_file else None,
         baseline=load_baseline(baseline) if baseline else frozenset(),
         suppressions=load_suppressions(suppressions) if suppressions else (),
-        jobs=max(1, jobs), cache=cache, exclude=exclude, engine=engine, ray_address=ray_address)
+        jobs=max(1, jobs), cache=cache, exclude=exclude, engine=engine, ray_address=ray_address,
+        timeout=timeout, max_memory=max_memory)
     report = gate(paths, options, progress=_progress(quiet))
     if write_baseline_to:
         # every finding, including those already accepted: a rewrite never drops them

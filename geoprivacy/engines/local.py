@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any, Iterator
 
@@ -32,17 +31,35 @@ def work_any(task: Task, data: bytes | None = None) -> Audited:
 
 def run_local(tasks: list[Task], attackers: tuple[str, ...], options: GateOptions
               ) -> Iterator[Audited]:
-    """Audited files in task order, in this process or a pool (same as ``gate.run_tasks``)."""
+    """Audited files in task order, in this process, or with ``jobs > 1`` in a pool of workers
+    where each file runs under a time and memory budget (a file over it is "not checked")."""
+    from geoprivacy.pool import Budget, run_pool
+
     cache_path = str(options.cache_path) if options.cache and options.cache_path else None
     if options.jobs <= 1 or len(tasks) < 2:
         _init_worker(attackers, cache_path)
         for task in tasks:
             yield work_any(task, _local_bytes(task))
         return
-    chunk = max(1, min(64, len(tasks) // (options.jobs * 4)))
-    with ProcessPoolExecutor(max_workers=options.jobs, initializer=_init_worker,
-                             initargs=(attackers, cache_path)) as pool:
-        yield from pool.map(work_any, tasks, [_local_bytes(t) for t in tasks], chunksize=chunk)
+    budget = Budget(options.timeout if options.timeout is not None else DEFAULT_SECONDS,
+                    options.max_memory if options.max_memory is not None else DEFAULT_MB)
+    items = [(t, _local_bytes(t)) for t in tasks]
+    yield from run_pool(_work_item, items, jobs=options.jobs, budget=budget,
+                        on_fail=_over_budget, initializer=_init_worker,
+                        initargs=(attackers, cache_path))
+
+
+DEFAULT_SECONDS, DEFAULT_MB = 120.0, 2048   # the same defaults as `audit --jobs`
+
+
+def _work_item(item: tuple[Task, bytes | None]) -> Audited:
+    return work_any(*item)
+
+
+def _over_budget(item: tuple[Task, bytes | None], reason: str) -> Audited:
+    task = item[0]
+    return Audited(FileResult(task.logical, "unknown", "unknown", "error",
+                              errors=(f"not checked: {reason}",)), "", {})
 
 
 def _local_bytes(task: Task) -> Any:
