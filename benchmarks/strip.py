@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -25,8 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("GEOPRIVACY_SHARED_DATA", REPO.parent / "shared" / "data"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import SHARED_DATA, repeated_dir  # noqa: E402
 WRITABLE = {"JPEG", "TIFF", "PNG", "WebP"}   # containers exiftool and geoprivacy both rewrite
 
 
@@ -40,20 +40,6 @@ def sources() -> list[Path]:
         if e["kind"] == "photo" and path.is_file() and identify(str(path)).container in WRITABLE:
             out.append(path)
     return sorted(out)
-
-
-def link_copies(srcs: list[Path], count: int, into: Path) -> list[Path]:
-    into.mkdir(parents=True)
-    made = []
-    for i in range(count):
-        src = srcs[i % len(srcs)]
-        dst = into / f"{i:05d}_{src.name}"
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copyfile(src, dst)
-        made.append(dst)
-    return made
 
 
 def timed(make_cmd, out_dir: Path, repeat: int, ok: tuple[int, ...]) -> float:  # type: ignore[no-untyped-def]
@@ -99,7 +85,8 @@ def main() -> None:
     srcs = sources()
     with tempfile.TemporaryDirectory(prefix="strip-bench-") as tmp:
         root = Path(tmp)
-        files = link_copies(srcs, args.files, root / "in")
+        (root / "in").mkdir(parents=True)
+        files = repeated_dir(srcs, args.files, root / "in")
         ours_dir, exif_dir, mat2_dir = root / "ours", root / "exiftool", root / "mat2"
         ours = timed(lambda d: [str(geo), "strip", str(root / "in"), "-o", str(d), "-q"],
                      ours_dir, args.repeat, (0,))
