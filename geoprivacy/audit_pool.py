@@ -41,15 +41,3 @@ def audit_in_pool(files: list[str], *, attackers: str, detail: bool, index: str 
     return run_pool(_audit, files, jobs=jobs, budget=budget, on_fail=not_checked,
                     initializer=_init, initargs=(attackers, detail, index, frozenset(explicit),
                                                  model_options))
-
-
-DEFAULT_SECONDS = 120.0
-DEFAULT_MEMORY_MB = 2048
-
-
-def default_budget(jobs: int, seconds: float | None, memory_mb: int | None) -> Budget:
-    """The budget asked for; with ``--jobs`` > 1 and none asked, the defaults."""
-    if jobs > 1:
-        seconds = DEFAULT_SECONDS if seconds is None else seconds
-        memory_mb = DEFAULT_MEMORY_MB if memory_mb is None else memory_mb
-    return Budget(seconds=seconds, memory_mb=memory_mb)

@@ -74,6 +74,22 @@ def input_options(func: Any) -> Any:
     return func
 
 
+def budget_options(func: Any) -> Any:
+    """--jobs, --timeout, --max-memory: per-file budgets in workers, the same on every command
+    that reads many files (the report is the same for any number of jobs)."""
+    func = click.option("--max-memory", type=click.IntRange(min=16), metavar="MB",
+                        help="Memory per file above a worker's start (default 2048 with "
+                             "--jobs > 1).")(func)
+    func = click.option("--timeout", type=click.FloatRange(min=0.1),
+                        help="Seconds per file (default 120 with --jobs > 1); a file over it "
+                             "is reported as not checked (exit 3).")(func)
+    func = click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1,
+                        show_default=True, help="Worker processes. With more than 1, or a "
+                        "budget, each file runs in a worker under a time and memory budget; "
+                        "the report is the same for any N.")(func)
+    return func
+
+
 def emit(report: Any, fmt: str, output: str | None, *, redact: bool, quiet: bool,
          verbose: bool, thumbnails: bool = False) -> None:
     """Render ``report`` with the writer for ``fmt`` to stdout or atomically to ``output``."""
@@ -121,13 +137,7 @@ def progress(items: list[str], label: str, quiet: bool) -> Iterable[str]:
 @click.option("--redact", is_flag=True, help="Hide coordinates in the output.")
 @click.option("--index", "index", type=click.Path(dir_okay=False, exists=True),
               help="Gallery for the retrieval attacker (from `geoprivacy index build`).")
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Worker processes. With more than 1, or a budget, each file runs in a "
-                   "worker under a time and memory budget.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds per file (default "
-              "120 with --jobs > 1); a file over it is reported as not checked (exit 3).")
-@click.option("--max-memory", type=click.IntRange(min=16), metavar="MB", help="Memory per file "
-              "above a worker's start (default 2048 with --jobs > 1).")
+@budget_options
 @click.option("--cues", default="", metavar="LIST", help="Comma-separated context cues to detect "
               "(people, faces, plates, text, scene); a cue that cannot run is 'not_checked'.")
 @click.option("--geoclip-backbone", type=click.Path(file_okay=False), metavar="DIR",
@@ -397,13 +407,7 @@ def demo(out_dir: str | None, fmt: str) -> None:
               "every file, e.g. --context people=none (repeatable).")
 @click.option("--context-file", type=click.Path(dir_okay=False), help="CSV (path column + one "
               "column per cue) or YAML (path or glob → cues) of per-file answers.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Worker processes (the report is the same for any N); with more than 1, "
-                   "each file runs under a time and memory budget.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds per file with --jobs "
-              "> 1 (default 120); a file over it is reported as not checked (exit 3).")
-@click.option("--max-memory", type=click.IntRange(min=16), metavar="MB", help="Memory per file "
-              "with --jobs > 1 (default 2048).")
+@budget_options
 @click.option("--cache/--no-cache", default=True, show_default=True, help="Reuse results for "
               "unchanged files ($GEOPRIVACY_HOME/cache).")
 @click.option("--thumbnails", is_flag=True, help="HTML: embed thumbnails (blurred unless "

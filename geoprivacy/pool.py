@@ -41,6 +41,18 @@ class Budget:
         return self.seconds is not None or self.memory_mb is not None
 
 
+DEFAULT_SECONDS = 120.0
+DEFAULT_MEMORY_MB = 2048
+
+
+def default_budget(jobs: int, seconds: float | None, memory_mb: int | None) -> Budget:
+    """The budget asked for; with ``--jobs`` > 1 and none asked, the defaults."""
+    if jobs > 1:
+        seconds = DEFAULT_SECONDS if seconds is None else seconds
+        memory_mb = DEFAULT_MEMORY_MB if memory_mb is None else memory_mb
+    return Budget(seconds=seconds, memory_mb=memory_mb)
+
+
 def _vm_size() -> int:
     """This process's address-space size in bytes (Linux), 0 when unknown."""
     try:

@@ -46,7 +46,8 @@ def run_audit(paths: list[str], *, fmt: str, attackers: str, detail: bool, redac
                            explicit={p for p in paths})
     cue_providers = build_cue_providers(cues)
     if jobs > 1 or timeout is not None or max_memory is not None:
-        from geoprivacy.audit_pool import audit_in_pool, default_budget
+        from geoprivacy.audit_pool import audit_in_pool
+        from geoprivacy.pool import default_budget
         pooled = audit_in_pool(inputs.files, attackers=attackers, detail=detail, index=index,
                                explicit=paths, jobs=jobs, model_options=model_options,
                                budget=default_budget(jobs, timeout, max_memory))

@@ -31,25 +31,22 @@ def work_any(task: Task, data: bytes | None = None) -> Audited:
 
 def run_local(tasks: list[Task], attackers: tuple[str, ...], options: GateOptions
               ) -> Iterator[Audited]:
-    """Audited files in task order, in this process, or with ``jobs > 1`` in a pool of workers
-    where each file runs under a time and memory budget (a file over it is "not checked")."""
-    from geoprivacy.pool import Budget, run_pool
+    """Audited files in task order, in this process, or — with ``jobs > 1`` or a budget — in a
+    pool of workers where each file runs under a time and memory budget (a file over it is
+    "not checked"), exactly as ``audit`` does."""
+    from geoprivacy.pool import default_budget, run_pool
 
     cache_path = str(options.cache_path) if options.cache and options.cache_path else None
-    if options.jobs <= 1 or len(tasks) < 2:
+    budget = default_budget(options.jobs, options.timeout, options.max_memory)
+    if options.jobs <= 1 and not budget.limited:
         _init_worker(attackers, cache_path)
         for task in tasks:
             yield work_any(task, _local_bytes(task))
         return
-    budget = Budget(options.timeout if options.timeout is not None else DEFAULT_SECONDS,
-                    options.max_memory if options.max_memory is not None else DEFAULT_MB)
     items = [(t, _local_bytes(t)) for t in tasks]
     yield from run_pool(_work_item, items, jobs=options.jobs, budget=budget,
                         on_fail=_over_budget, initializer=_init_worker,
                         initargs=(attackers, cache_path))
-
-
-DEFAULT_SECONDS, DEFAULT_MB = 120.0, 2048   # the same defaults as `audit --jobs`
 
 
 def _work_item(item: tuple[Task, bytes | None]) -> Audited:

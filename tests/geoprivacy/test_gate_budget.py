@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.geoprivacy.gate_helpers import gate, jpeg
 
 
@@ -25,10 +27,11 @@ def slow_nmea(path: Path, fixes: int = 120_000) -> Path:
     return path
 
 
-def test_a_file_over_its_time_budget_is_not_checked(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])   # a budget alone puts files in a worker too
+def test_a_file_over_its_time_budget_is_not_checked(tmp_path: Path, jobs: str) -> None:
     jpeg(tmp_path / "clean.jpg")
     slow_nmea(tmp_path / "drive.nmea")
-    out = gate(str(tmp_path / "clean.jpg"), str(tmp_path / "drive.nmea"), "--jobs", "2",
+    out = gate(str(tmp_path / "clean.jpg"), str(tmp_path / "drive.nmea"), "--jobs", jobs,
                "--timeout", "1", "--no-cache", "--format", "json", home=tmp_path / "home")
     assert out.returncode == 3, out.stdout[-2000:] + out.stderr[-2000:]
     files = {Path(f["path"]).name: f for f in json.loads(out.stdout)["files"]}
