@@ -235,6 +235,15 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
     classes = settings.classes or DEFAULT_CLASSES
     many = len(inputs.files) > 1
     clashes = colliding_outputs(inputs.files, settings.output)
+    def fresh() -> tuple[Any, Any]:
+        """A new (defense, foreground masker) pair: per input, and per segment with --resume."""
+        defense = make_defense()
+        if redactors:
+            defense = Redactor(defense, redactors, every=settings.detect_every)
+        masker = ForegroundMasker(detector, classes, every=settings.detect_every) \
+            if detector is not None else NoForeground()
+        return defense, masker
+
     for src in inputs.files:
         try:
             if src in clashes:
@@ -245,19 +254,7 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
                 raise GeoprivacyError(f"not a photo or video ({kind})")
             dst = output_path(src, settings.output, many)
             check_not_input(src, dst)
-            defense = make_defense()   # fresh state (CRF, coherent noise) for every input
-            if redactors:
-                defense = Redactor(defense, redactors, every=settings.detect_every)
-            masker = ForegroundMasker(detector, classes, every=settings.detect_every) \
-                if detector is not None else NoForeground()
-            def fresh() -> tuple[Any, Any]:
-                seg_defense = make_defense()
-                if redactors:
-                    seg_defense = Redactor(seg_defense, redactors, every=settings.detect_every)
-                return seg_defense, (ForegroundMasker(detector, classes,
-                                                      every=settings.detect_every)
-                                     if detector is not None else NoForeground())
-
+            defense, masker = fresh()   # fresh state (CRF, coherent noise) for every input
             options = ProtectOptions(method=settings.method, params=dict(settings.params),
                                      seed=settings.seed, batch=settings.batch,
                                      encode=EncodeSettings(crf=settings.crf,
