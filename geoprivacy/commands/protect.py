@@ -219,7 +219,8 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
         NoForeground
     from geoprivacy.defenses.protect.pipeline import ProtectOptions, defense_result, \
         load_labels, protect_photo, protect_video, utility_report
-    from geoprivacy.defenses.protect.privacy import metadata_privacy, truth_from_metadata
+    from geoprivacy.defenses.protect.privacy import frame_locator, metadata_privacy, \
+        retrieval_privacy, truth_from_metadata
     from geoprivacy.defenses.protect.redact import Redactor, load_backends
     from geoprivacy.inputs import collect
     from geoprivacy.media.video import EncodeSettings, probe
@@ -235,6 +236,8 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
     classes = settings.classes or DEFAULT_CLASSES
     many = len(inputs.files) > 1
     clashes = colliding_outputs(inputs.files, settings.output)
+    locate = None
+
     def fresh() -> tuple[Any, Any]:
         """A new (defense, foreground masker) pair: per input, and per segment with --resume."""
         defense = make_defense()
@@ -275,8 +278,8 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
                 privacy_after["why"] = f"location metadata left in the output: {after['where']}"
             truth = settings.truth or truth_from_metadata(before)
             if settings.index:
-                from geoprivacy.defenses.protect.privacy import frame_locator, retrieval_privacy
-                locate = frame_locator(settings.index, device=settings.device)
+                if locate is None:   # the index and its encoder load once per run
+                    locate = frame_locator(settings.index, device=settings.device)
                 rb, ra = retrieval_privacy(locate, outcome.originals, outcome.protected, truth)
                 privacy_before["retrieval"] = rb
                 privacy_after["retrieval"] = ra
