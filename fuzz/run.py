@@ -50,7 +50,8 @@ def main() -> None:
                 print(f"crash reproducers in {crashes}", file=sys.stderr)
         sys.exit(code)
     flags = [a for a in flags if a.startswith("-")]
-    defaults = {"-max_len=": f"-max_len={targets.MAX_SEED_BYTES}",
+    max_len = targets.MAX_LEN.get(name, targets.MAX_SEED_BYTES)
+    defaults = {"-max_len=": f"-max_len={max_len}",
                 "-rss_limit_mb=": "-rss_limit_mb=2048", "-timeout=": "-timeout=10"}
     for prefix, flag in defaults.items():
         if not any(f.startswith(prefix) for f in flags):

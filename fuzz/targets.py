@@ -21,6 +21,11 @@ from typing import Callable
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("GEOPRIVACY_SHARED_DATA", REPO.parent / "shared" / "data"))
 MAX_SEED_BYTES = 512 * 1024      # big seeds make every execution slow; the structure is in the head
+#: libFuzzer -max_len per target where the default (MAX_SEED_BYTES) wastes time: sidecars repeat
+#: one record layout, so 16-32 KB of a long track exercises every branch a 500 KB one does.
+MAX_LEN = {"parse_srt": 16 * 1024, "strip_srt": 16 * 1024, "parse_gpx": 32 * 1024,
+           "parse_nmea": 32 * 1024, "parse_kml": 32 * 1024, "parse_takeout": 32 * 1024,
+           "parse_xmp": 64 * 1024, "strip_xmp": 64 * 1024}
 
 Target = Callable[[bytes], None]
 

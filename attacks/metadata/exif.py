@@ -12,7 +12,7 @@ import struct
 from collections import deque
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Container, NamedTuple
 
 from geoprivacy.attacks.metadata.common import Collector
 from geoprivacy.errors import ParseError
@@ -53,8 +53,7 @@ GPS_TAGS = {
 Reader = Callable[[int, int], bytes]
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):   # a tuple: built ~3x faster than a dataclass
     """One 12-byte IFD entry; ``value_at`` is where its value bytes start in the block."""
 
     tag: int
@@ -98,22 +97,28 @@ class TiffBlock:
     def u32(self, data: bytes, at: int) -> int:
         return struct.unpack_from(self.endian + "I", data, at)[0]
 
-    def ifd(self, offset: int) -> tuple[list[Entry], int, bool]:
-        """Entries of the IFD at ``offset``, the next-IFD offset, and whether it was cut short."""
+    def ifd(self, offset: int, wanted: Container[int] | None = None
+            ) -> tuple[list[Entry], int, bool]:
+        """Entries of the IFD at ``offset`` (only tags in ``wanted`` when given), the next-IFD
+        offset, and whether it was cut short."""
         count = self.u16(self.read(offset, 2), 0)
         fits = max(0, (self.size - offset - 2) // 12)
         short = count > fits or count > MAX_ENTRIES
         count = min(count, fits, MAX_ENTRIES)
         raw = self.read(offset + 2, 12 * count)
         entries = []
-        for i in range(count):
-            at = 12 * i
-            tag, typ, n = struct.unpack_from(self.endian + "HHI", raw, at)
-            unit = TYPE_SIZES.get(typ)
+        base = offset + 2
+        sizes = TYPE_SIZES
+        # iter_unpack decodes the 12-byte records in C: DNG IFDs hold hundreds of entries
+        records = enumerate(struct.iter_unpack(self.endian + "HHI4s", raw))
+        if wanted is not None:
+            records = [r for r in records if r[1][0] in wanted]   # type: ignore[assignment]
+        for i, (tag, typ, n, pointer) in records:
+            unit = sizes.get(typ)
             size = n * unit if unit else -1
-            value_at = offset + 2 + at + 8
-            if 0 <= size and size > 4:
-                value_at = self.u32(raw, at + 8)
+            value_at = base + 12 * i + 8
+            if size > 4:
+                value_at = struct.unpack(self.endian + "I", pointer)[0]
             entries.append(Entry(tag, typ, n, value_at, size))
         next_at = offset + 2 + 12 * count
         nxt = 0
@@ -190,7 +195,7 @@ def _walk(block: TiffBlock, out: Collector, where_prefix: str) -> None:
                 return
             visited.add(offset)
             try:
-                entries, nxt, short = block.ifd(offset)
+                entries, nxt, short = block.ifd(offset, None if gps else _FOLLOWED)
             except ParseError as exc:
                 out.warn(f"{where_prefix}: {label} unreadable: {exc}")
                 break
@@ -205,6 +210,11 @@ def _walk(block: TiffBlock, out: Collector, where_prefix: str) -> None:
                 break
             offset, index = nxt, index + 1
             label = f"IFD{index}"
+
+
+#: the only tags _visit_entry acts on outside a GPS IFD
+_FOLLOWED = frozenset({TAG_GPS_IFD, TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS, TAG_XMP, TAG_IPTC,
+                       TAG_PHOTOSHOP})
 
 
 def _gps_prefix(where_prefix: str, label: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from geoprivacy.errors import ParseError
 
@@ -29,8 +29,7 @@ MAX_IFDS = 64           # IFDs visited per TIFF structure (chains and sub-IFDs t
 MAX_ENTRIES = 4096      # entries one IFD may declare
 
 
-@dataclass
-class Entry:
+class Entry(NamedTuple):   # a tuple: built ~3x faster than a dataclass
     """One IFD entry: where it sits and where its value lives (both relative to the TIFF start)."""
 
     pos: int
@@ -120,27 +119,43 @@ def _read_ifd(tiff: memoryview, endian: str, pos: int) -> Ifd | None:
     if count == 0 or count > MAX_ENTRIES or pos + 2 + 12 * count + 4 > len(tiff):
         return None
     entries = []
-    for i in range(count):
-        p = pos + 2 + 12 * i
-        tag, typ, n = struct.unpack_from(endian + "HHI", tiff, p)
+    limit = len(tiff)
+    first = pos + 2
+    # iter_unpack decodes the 12-byte records in C: IFDs of 1000+ entries are common in DNGs
+    for i, (tag, typ, n, pointer) in enumerate(
+            struct.iter_unpack(endian + "HHII", tiff[first:first + 12 * count])):
+        p = first + 12 * i
         size = _TYPE_SIZE.get(typ, 0) * n
         if size <= 4:
             vpos = p + 8
         else:
-            vpos = struct.unpack_from(endian + "I", tiff, p + 8)[0]
-            if vpos + size > len(tiff):
+            vpos = pointer
+            if vpos + size > limit:
                 size = 0  # points outside: nothing we may touch
         entries.append(Entry(p, tag, typ, n, vpos, size))
     return Ifd(pos, entries, pos + 2 + 12 * count + 4)
 
 
-def remove_entry(buf: bytearray, start: int, endian: str, ifd: Ifd, entry: Entry) -> None:
-    """Take ``entry`` out of ``ifd`` in place: later entries and the next pointer move up."""
-    a = start + entry.pos
-    b = start + ifd.end
-    buf[a:b - 12] = buf[a + 12:b]
-    buf[b - 12:b] = bytes(12)
-    struct.pack_into(endian + "H", buf, start + ifd.pos, len(ifd.entries) - 1)
+def compact_ifd(buf: bytearray, start: int, endian: str, ifd: Ifd,
+                tags: frozenset[int]) -> list[Entry]:
+    """Take every entry whose tag is in ``tags`` out of ``ifd`` in one pass, in place: the
+    others and the next pointer move up, the freed tail is zeroed.
+
+    An IFD may not be empty: when nothing would be left, one zeroed entry (tag 0xFFFF) stays.
+    Returns the entries taken out.
+    """
+    gone = [e for e in ifd.entries if e.tag in tags]
+    if not gone:
+        return []
+    kept = [e for e in ifd.entries if e.tag not in tags]
+    table = b"".join(bytes(buf[start + e.pos:start + e.pos + 12]) for e in kept)
+    if not kept:
+        table = struct.pack(endian + "HHII", 0xFFFF, 0, 0, 0)
+    nxt = bytes(buf[start + ifd.end - 4:start + ifd.end])
+    body = struct.pack(endian + "H", len(table) // 12) + table + nxt
+    span = ifd.end - ifd.pos
+    buf[start + ifd.pos:start + ifd.end] = body + bytes(span - len(body))
+    return gone
 
 
 def _zero(buf: bytearray, start: int, lo: int, hi: int, keep: list[tuple[int, int]]) -> None:
@@ -191,17 +206,11 @@ def strip_tags(buf: bytearray, start: int = 0, end: int | None = None, *,
     for role, ifd in layout.ifds:
         if role in doomed_roles:
             continue
-        for _ in range(MAX_ENTRIES):
-            fresh = _read_ifd(memoryview(buf)[start:end], layout.endian, ifd.pos)
-            target = next((f for f in (fresh.entries if fresh else []) if f.tag in tags), None)
-            if fresh is None or target is None:
-                break
-            if len(fresh.entries) == 1:     # an IFD may not be empty: keep a zeroed entry
-                buf[start + target.pos:start + target.pos + 12] = bytes(12)
-                struct.pack_into(layout.endian + "H", buf, start + target.pos, 0xFFFF)
-                removed.append(f"{prefix}:{names.get(target.tag, f'tag 0x{target.tag:04X}')}")
-                break
-            remove_entry(buf, start, layout.endian, fresh, target)
+        if not any(e.tag in tags for e in ifd.entries):
+            continue   # (a tag moved here by an overlapping IFD is caught by verification)
+        # read again: IFDs of a hostile file may overlap one already compacted
+        fresh = _read_ifd(memoryview(buf)[start:end], layout.endian, ifd.pos)
+        for target in compact_ifd(buf, start, layout.endian, fresh, tags) if fresh else []:
             removed.append(f"{prefix}:{names.get(target.tag, f'tag 0x{target.tag:04X}')}")
     return removed
 
