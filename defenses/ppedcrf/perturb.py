@@ -16,6 +16,7 @@ from geoprivacy.defenses.ppedcrf.crf import CRFParams, DynamicCRF, level_centres
 from geoprivacy.defenses.ppedcrf.ncp import ncp_weights
 
 WORK_WIDTH = 512   # frames are analysed at this width; noise is applied at full size
+FLOW_WIDTH = 256   # optical flow width: 4x cheaper than WORK_WIDTH, finer than the CRF grid
 
 
 def upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -23,6 +24,11 @@ def upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
     return cv2.resize(grid.astype(np.float32), (shape[1], shape[0]),
                       interpolation=cv2.INTER_LINEAR)
+
+
+def cell_shape(shape: tuple[int, int], grain: int) -> tuple[int, int]:
+    """(rows, cols) of ``grain``-pixel noise cells covering an (H, W) frame."""
+    return -(-shape[0] // max(1, grain)), -(-shape[1] // max(1, grain))
 
 
 def noise_field(shape: tuple[int, int], grain: int, rng: np.random.Generator) -> np.ndarray:
@@ -34,27 +40,33 @@ def noise_field(shape: tuple[int, int], grain: int, rng: np.random.Generator) ->
     import cv2
 
     h, w = shape
+    small = rng.standard_normal((*cell_shape(shape, grain), 3)).astype(np.float32)
     if grain <= 1:
-        return rng.standard_normal((h, w, 3)).astype(np.float32)
-    small = rng.standard_normal((-(-h // grain), -(-w // grain), 3)).astype(np.float32)
+        return small
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
 class CoherentNoise:
-    """A unit-variance Gaussian field that follows the scene from frame to frame."""
+    """A unit-variance Gaussian field of noise cells that follows the scene between frames.
+
+    The field lives on the cell grid (one value per ``grain``-pixel cell), so carrying it by
+    the flow costs 1/grain² of a full-resolution warp; callers upsample it once.
+    """
 
     def __init__(self, rho: float = 0.9, flow_scale: int = 4, grain: int = 1) -> None:
         self.rho, self.flow_scale, self.grain = rho, flow_scale, grain
         self._prev: np.ndarray | None = None
         self._prev_gray: np.ndarray | None = None
 
-    def __call__(self, frame: np.ndarray, rng: np.random.Generator,
-                 flow: np.ndarray | None = None) -> np.ndarray:
-        """The next field; ``flow`` (current → previous, any resolution) skips computing one."""
+    def cells(self, frame: np.ndarray, rng: np.random.Generator,
+              flow: np.ndarray | None = None) -> np.ndarray:
+        """The next field on the cell grid (rows, cols, 3); ``flow`` (current → previous, any
+        resolution) saves computing one."""
         import cv2
 
         h, w = frame.shape[:2]
-        fresh = noise_field((h, w), self.grain, rng)
+        ch, cw = cell_shape((h, w), self.grain)
+        fresh = rng.standard_normal((ch, cw, 3)).astype(np.float32)
         small = None
         if flow is None:
             small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY),
@@ -67,9 +79,9 @@ class CoherentNoise:
             if flow is None:
                 flow = cv2.calcOpticalFlowFarneback(small, self._prev_gray, None, 0.5, 3, 15, 3,
                                                     5, 1.2, 0)
-            scale = w / flow.shape[1]
-            flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) * scale
-            gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            scale = cw / flow.shape[1]
+            flow = cv2.resize(flow, (cw, ch), interpolation=cv2.INTER_AREA) * scale
+            gx, gy = np.meshgrid(np.arange(cw, dtype=np.float32), np.arange(ch, dtype=np.float32))
             interp = cv2.INTER_NEAREST if self.grain > 1 else cv2.INTER_LINEAR
             carried = cv2.remap(self._prev, gx + flow[..., 0], gy + flow[..., 1], interp,
                                 borderMode=cv2.BORDER_REFLECT)
@@ -78,6 +90,17 @@ class CoherentNoise:
             noise /= max(1e-6, float(noise.std()))
         self._prev, self._prev_gray = noise, small
         return noise
+
+    def __call__(self, frame: np.ndarray, rng: np.random.Generator,
+                 flow: np.ndarray | None = None) -> np.ndarray:
+        """The next field at the frame's size (h, w, 3)."""
+        import cv2
+
+        cells = self.cells(frame, rng, flow)
+        if self.grain <= 1:
+            return cells
+        h, w = frame.shape[:2]
+        return cv2.resize(cells, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
 @dataclass
@@ -121,6 +144,10 @@ class PPEDCRF:
 
     def amplitude(self, frames: np.ndarray) -> np.ndarray:
         """(N, H, W) noise standard deviation per pixel, before the foreground is zeroed."""
+        return np.stack([upsample(g, frames.shape[1:3]) for g in self.amplitude_grid(frames)])
+
+    def amplitude_grid(self, frames: np.ndarray) -> np.ndarray:
+        """(N, h, w) noise standard deviation per CRF region (the analysis grid)."""
         import cv2
 
         from geoprivacy.defenses.ppedcrf.crf import dense_flow, flow_to_grid, warp
@@ -130,6 +157,10 @@ class PPEDCRF:
         flows: list[np.ndarray | None] = []     # one flow per frame serves every tracker
         for k in range(len(small)):
             gray = cv2.cvtColor(small[k], cv2.COLOR_RGB2GRAY)
+            if gray.shape[1] > FLOW_WIDTH:
+                gray = cv2.resize(gray, (FLOW_WIDTH, max(8, round(gray.shape[0] * FLOW_WIDTH
+                                                                  / gray.shape[1]))),
+                                  interpolation=cv2.INTER_AREA)
             flow = dense_flow(self._prev_gray, gray) if self._prev_gray is not None and \
                 self._prev_gray.shape == gray.shape else None
             flows.append(flow)
@@ -148,22 +179,32 @@ class PPEDCRF:
         self.last_labels, self.last_sensitivity = labels, s
         weights = ncp_weights(labels, self.alpha, self.crf_params.levels)
         level_s = level_centres(self.crf_params.levels)[labels]
-        grid = self.sigma0 * level_s * weights
-        return np.stack([upsample(g, frames.shape[1:3]) for g in grid])
+        return (self.sigma0 * level_s * weights).astype(np.float32)
 
     def __call__(self, frames: np.ndarray, fg: np.ndarray, rng: np.random.Generator
                  ) -> np.ndarray:
-        amp = self.amplitude(frames)
-        amp[fg] = 0.0
-        grain = self.grain or max(1, round(frames.shape[2] / self._encoder_size()))
+        """Protected frames: noise σ₀ × level × NCP on the background, the foreground exact.
+
+        The noise is drawn on the grain's cell grid and multiplied by the amplitude there;
+        one nearest-neighbour upsample and one saturating add touch full-resolution pixels.
+        """
+        import cv2
+
+        grid = self.amplitude_grid(frames)
+        h, w = frames.shape[1:3]
+        grain = self.grain or max(1, round(w / self._encoder_size()))
+        ch, cw = cell_shape((h, w), grain)
         if self.coherent and (self._noise is None or self._noise.grain != grain):
             self._noise = CoherentNoise(grain=grain)
         out = np.empty_like(frames)
         for i, frame in enumerate(frames):
-            noise = self._noise(frame, rng, self.last_flows[i]) if self._noise is not None \
-                else noise_field(frame.shape[:2], grain, rng)
-            pert = amp[i][..., None] * noise
-            out[i] = np.clip(frame.astype(np.float32) + pert, 0, 255).round().astype(np.uint8)
-        # Rounding can leave ±0 changes only; the foreground is exactly the input there.
-        out[fg] = frames[fg]
+            noise = self._noise.cells(frame, rng, self.last_flows[i]) \
+                if self._noise is not None else rng.standard_normal((ch, cw, 3)).astype(np.float32)
+            amp = cv2.resize(grid[i], (cw, ch), interpolation=cv2.INTER_AREA
+                             if grid[i].shape[1] > cw else cv2.INTER_LINEAR)
+            pert = np.rint(amp[..., None] * noise).astype(np.int16)
+            pert = cv2.resize(pert, (cw * grain, ch * grain), interpolation=cv2.INTER_NEAREST)
+            pert = np.ascontiguousarray(pert[:h, :w])
+            pert[fg[i]] = 0        # the foreground is exactly the input
+            out[i] = cv2.add(frame, pert, dtype=cv2.CV_8U)   # saturates to 0..255
         return out
