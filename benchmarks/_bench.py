@@ -90,3 +90,23 @@ def print_rows(rows: list[tuple[str, str]]) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key.ljust(width)}  {value}")
+
+
+def protect_cli(clip: Path, out: Path, args: list[str]) -> dict[str, object]:
+    """Run `geoprivacy protect CLIP -o OUT ARGS` once; its first result with wall-clock fps
+    (end to end: model loading, processing, encoding, verification) and the pipeline's own fps.
+    """
+    report = out.with_suffix(".json")
+    cmd = [*geoprivacy_exe(), "protect", str(clip), "-o", str(out), "--format", "json",
+           "--report", str(report), "--min-utility", "0", "-q", *args]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if not report.exists():
+        return {"error": (proc.stderr.strip().splitlines() or ["no report"])[-1]}
+    res = json.loads(report.read_text())["results"][0]
+    q, u, p = res["quality"], res["utility_after"], res["privacy_after"]
+    return {"map_kept": u.get("kept"), "objects": u.get("objects"), "psnr": q["psnr_db"],
+            "ssim": q["ssim"], "flicker": q["flicker"], "fps": q["frames"] / wall,
+            "fps_pipeline": q["fps"], "frames": q["frames"],
+            "privacy": p.get("summary"), "seconds": wall}

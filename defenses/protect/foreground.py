@@ -1,7 +1,8 @@
 """Foreground masks: what must stay detectable (vehicles, people, lights, signs).
 
-A detector runs on every k-th frame; the frames in between reuse the last mask, dilated by a
-margin so objects that move a little between detections stay covered.
+A detector runs on every k-th frame; the frames in between reuse its boxes, grown by a margin
+that widens with every frame since the detection, so objects that move between detections
+stay covered (a walker moves a few pixels a frame; a fixed margin loses them by frame 3).
 """
 
 from __future__ import annotations
@@ -43,13 +44,20 @@ def boxes_to_mask(boxes: list[Box], shape: tuple[int, int], margin: float = 0.08
 
 @dataclass
 class ForegroundMasker:
-    """Masks for a stream of frames from a detector run every ``every`` frames."""
+    """Masks for a stream of frames from a detector run every ``every`` frames.
+
+    A reused box grows by ``margin + grow × age`` of its size, ``age`` being frames since the
+    detection.
+    """
 
     detector: Any
     classes: tuple[str, ...] = DEFAULT_CLASSES
     every: int = 1
     margin: float = 0.08
-    _last: np.ndarray | None = field(default=None, init=False, repr=False)
+    grow: float = 0.08
+    _boxes: list[Box] | None = field(default=None, init=False, repr=False)
+    _shape: tuple[int, int] | None = field(default=None, init=False, repr=False)
+    _age: int = field(default=0, init=False, repr=False)
     boxes_seen: int = field(default=0, init=False)
 
     def boxes(self, frame: np.ndarray) -> list[Box]:
@@ -58,12 +66,14 @@ class ForegroundMasker:
     def masks(self, frames: np.ndarray, indices: list[int]) -> np.ndarray:
         out = np.zeros(frames.shape[:3], dtype=bool)
         for k, (frame, index) in enumerate(zip(frames, indices)):
-            if self._last is None or index % self.every == 0 \
-                    or self._last.shape != frame.shape[:2]:
-                boxes = self.boxes(frame)
-                self.boxes_seen += len(boxes)
-                self._last = boxes_to_mask(boxes, frame.shape[:2], self.margin)
-            out[k] = self._last
+            if self._boxes is None or index % self.every == 0 \
+                    or self._shape != frame.shape[:2]:
+                self._boxes, self._shape, self._age = self.boxes(frame), frame.shape[:2], 0
+                self.boxes_seen += len(self._boxes)
+            else:
+                self._age += 1
+            out[k] = boxes_to_mask(self._boxes, frame.shape[:2],
+                                   self.margin + self.grow * self._age)
         return out
 
 
