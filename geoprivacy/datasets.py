@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import tarfile
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO
+
+from geoprivacy.fsutil import private_temp_dir
 
 SEP = "!/"
 
@@ -77,7 +78,7 @@ def expand(files: list[str], limits: Limits = Limits()) -> Expanded:
             out.items.append((path, path))
             continue
         if out.tmpdir is None:
-            out.tmpdir = tempfile.mkdtemp(prefix="geoprivacy-dataset-")   # 0700
+            out.tmpdir = private_temp_dir("dataset")   # 0700
         try:
             if kind == "zip":
                 _expand_zip(path, out, limits)

@@ -66,3 +66,36 @@ def temp_file(directory: str, prefix: str, suffix: str = "") -> Iterator[tuple[i
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def private_temp_dir(kind: str) -> str:
+    """A fresh 0700 folder ``geoprivacy-KIND-PID-*`` in the temp folder.
+
+    A run killed with SIGKILL cannot clean up after itself, so each new one first removes the
+    folders of this kind left by processes that no longer exist (only its own user's: others'
+    are neither readable nor removable).
+    """
+    import shutil
+
+    root = tempfile.gettempdir()
+    prefix = f"geoprivacy-{kind}-"
+    with contextlib.suppress(OSError):
+        for name in os.listdir(root):
+            if not name.startswith(prefix):
+                continue
+            pid = name[len(prefix):].split("-", 1)[0]
+            path = os.path.join(root, name)
+            if pid.isdigit() and not _alive(int(pid)) and os.path.isdir(path) \
+                    and not os.path.islink(path) and os.stat(path).st_uid == os.getuid():
+                shutil.rmtree(path, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=root)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True      # someone else's process
+    return True

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from geoprivacy.errors import GeoprivacyError
+from geoprivacy.fsutil import private_temp_dir
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 PROCESS_LOCAL = frozenset({"memory"})    # fsspec filesystems only the driver process can read
@@ -149,7 +150,7 @@ def fetch(url: str, data: bytes | None = None) -> str:
     Raises OSError (with a one-line reason) when the URL cannot be read or is too large.
     """
     if "dir" not in _TMP or not os.path.isdir(_TMP["dir"]):
-        _TMP["dir"] = tempfile.mkdtemp(prefix="geoprivacy-fetch-")     # 0700, per process
+        _TMP["dir"] = private_temp_dir("fetch")     # 0700, per process
     suffix = PurePosixPath(url).suffix[:16]
     suffix = suffix if suffix[1:].isalnum() else ""
     fd, target = tempfile.mkstemp(suffix=suffix, dir=_TMP["dir"])
