@@ -1,8 +1,9 @@
 """Speed and memory of `geoprivacy protect`, against deface and against the PyAV floor.
 
-    python benchmarks/protect.py [--frames 60] [--methods blur,mosaic,noise,mask,ppedcrf]
+    python benchmarks/protect.py [--frames N] [--methods blur,mosaic,noise,mask,ppedcrf]
 
-On the same clips (the first N frames of the shared 1080p street clip, and a 720p copy):
+On the same clips (the shared 1080p street clip, all 171 frames or the first N, and a 720p
+copy):
 frames/s of each method (foreground detector every 5 frames, H.264 veryfast), of `deface`
 (CenterFace face blurring, the usual peer) and of a bare PyAV decode+encode (the floor), printed
 as ratios; then the peak memory of a short clip and of a 10x longer one (concatenated), which
@@ -42,7 +43,7 @@ def make_clips(work: Path, frames: int) -> dict[str, Path]:
             s.options = {"preset": "veryfast", "crf": "18"}
             streams.append((o, s, (w, h)))
         for i, frame in enumerate(inp.decode(video=0)):
-            if i >= frames:
+            if frames and i >= frames:
                 break
             rgb = frame.to_ndarray(format="rgb24")
             for o, s, (w, h) in streams:
@@ -142,7 +143,7 @@ def run_deface(clip: Path, work: Path) -> dict[str, object]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--frames", type=int, default=0, help="first N frames (default: all)")
     ap.add_argument("--methods", default="blur,mosaic,noise,mask,ppedcrf")
     ap.add_argument("--resolutions", default="720p,1080p")
     args = ap.parse_args()
