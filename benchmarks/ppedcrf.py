@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -64,23 +65,27 @@ def build_index(workdir: Path) -> Path:
 SIGMAS = (8.0, 16.0, 32.0, 64.0)
 
 
-def defenses(index: Path, psnr_target: float | None) -> dict[str, object]:
+def defenses(index: Path, psnr_target: float | None) -> dict[str, Callable[[], object]]:
+    """Builders of fresh defenses: photos are independent, so no state (CRF prior, coherent
+    noise, PGD warm start) may pass from one to the next, as in `protect`."""
     from geoprivacy.commands.protect import ProtectSettings, defense_factory
     from geoprivacy.defenses.baselines import Blur, GlobalNoise, Mosaic, WhiteNoiseMask
 
-    def ppedcrf(**params: object) -> object:
+    def ppedcrf(**params: object) -> Callable[[], object]:
         return defense_factory(ProtectSettings(method="ppedcrf", output=None, index=str(index),
-                                               params=params))()
+                                               params=params))
 
-    out: dict[str, object] = {"ppedcrf": ppedcrf(), "ppedcrf-iid": ppedcrf(coherent=False),
-                              "ppedcrf pixel-grain": ppedcrf(grain=1)}
+    out: dict[str, Callable[[], object]] = {
+        "ppedcrf": ppedcrf(), "ppedcrf-iid": ppedcrf(coherent=False),
+        "ppedcrf pixel-grain": ppedcrf(grain=1)}
     for sigma in SIGMAS[1:]:
         out[f"ppedcrf σ0={sigma:g}"] = ppedcrf(sigma0=sigma)
     # the same sensitivity → CRF → NCP machinery with optimised instead of calibrated noise
     out["ppedcrf adversarial ε=8"] = ppedcrf(noise="adversarial", epsilon=8.0)
-    out.update({"blur": Blur(), "mosaic": Mosaic(), "mask": WhiteNoiseMask()})
+    out.update({"blur": Blur, "mosaic": Mosaic, "mask": WhiteNoiseMask})
     if psnr_target is not None:
-        out["noise@matched-PSNR"] = GlobalNoise(sigma=255.0 / 10 ** (psnr_target / 20))
+        sigma = 255.0 / 10 ** (psnr_target / 20)
+        out["noise@matched-PSNR"] = lambda: GlobalNoise(sigma=sigma)
     return out
 
 
@@ -131,14 +136,11 @@ def privacy_table(index: Path, quick: bool) -> list[dict[str, object]]:
     return rows
 
 
-def run_defense(name, defense, images, masks, hits, psnr, ssim):  # type: ignore[no-untyped-def]
+def run_defense(name, make, images, masks, hits, psnr, ssim):  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
     start = time.perf_counter()
-    outs = []
-    for rgb, mask in zip(images, masks):
-        if hasattr(defense, "_crf"):
-            defense._crf.reset()        # photos are independent: no temporal prior
-        outs.append(jpeg_roundtrip(defense(rgb[None], mask[None], rng)[0]))
+    outs = [jpeg_roundtrip(make()(rgb[None], mask[None], rng)[0])
+            for rgb, mask in zip(images, masks)]
     seconds = time.perf_counter() - start
     t1, t5 = hits(outs)
     return {"method": name, "top1": t1, "top5": t5,
