@@ -5,7 +5,8 @@ generated files, copied to a temp folder) for ``--seconds`` or ``--runs`` inputs
 per-input timeout and an RSS limit, so a hang or an unbounded allocation counts as a crash too.
 libFuzzer stops a campaign at its first crash; the reproducer's path is printed.
 
-Run: .venv/bin/python benchmarks/fuzz.py [--seconds 60 | --runs 1000000] [--jobs 2] [TARGET...]
+Run: .venv/bin/python benchmarks/fuzz.py [--seconds 60 | --runs 1000000] [--jobs 2]
+         [--out benchmarks/results/fuzz.jsonl] [TARGET...]
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="campaigns at once")
     parser.add_argument("--timeout", type=int, default=10, help="seconds per input")
     parser.add_argument("--rss-mb", type=int, default=2048, help="memory limit per campaign")
+    parser.add_argument("--out", type=Path, help="also append the rows as JSON lines here")
     parser.add_argument("targets", nargs="*", help=f"default: all ({len(targets.SEEDS)})")
     args = parser.parse_args()
     names = args.targets or sorted(targets.SEEDS)
@@ -70,6 +72,11 @@ def main() -> None:
     for r in rows:
         print(f"{r['target']:16} {r['inputs']:>10} {r['per_s']:>9} {r['peak_rss_mb']:>7}  "
               f"{r['crash'] or 0}")
+    if args.out:
+        import json
+        with args.out.open("a", encoding="utf-8") as fh:
+            for r in rows:
+                fh.write(json.dumps({**r, "date": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
     total = sum(int(r["inputs"]) for r in rows)
     crashed = [r["target"] for r in rows if r["crash"]]
     print(f"total: {total} inputs over {len(rows)} targets; crashes: {len(crashed)}"
