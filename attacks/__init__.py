@@ -68,9 +68,19 @@ def _geoclip_available() -> bool:
     return available()
 
 
+def _geoclip_needs() -> str | None:
+    from geoprivacy.attacks.geoclip.model import find_backbone
+    from geoprivacy.errors import ModelUnavailable
+    try:
+        find_backbone()
+    except ModelUnavailable:
+        return "the CLIP ViT-L/14 backbone (--geoclip-backbone DIR)"
+    return None
+
+
 ATTACKERS.register(Plugin("geoclip", "GeoCLIP: top-k places predicted from pixels (needs the "
                           "CLIP ViT-L/14 backbone, --geoclip-backbone)", _load_geoclip,
-                          extra="vision", available=_geoclip_available))
+                          extra="vision", available=_geoclip_available, needs=_geoclip_needs))
 
 
 def _load_overlay() -> Attacker:

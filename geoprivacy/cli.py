@@ -486,12 +486,15 @@ def eval_policy(annotations: str, policy: str | None, audience: str, fmt: str,
 
 @main.command(context_settings=CONTEXT)
 def attackers() -> None:
-    """List the attackers and whether each can run here."""
+    """List the attackers and whether each can run here (packages, then weights)."""
     from geoprivacy.attacks import ATTACKERS
     for plugin in ATTACKERS:
         extra = f" (needs geoprivacy[{plugin.extra}])" if plugin.extra else ""
-        state = "available" if plugin.available() else "not installed"
-        click.echo(f"{plugin.name:12} {state:14} {plugin.description}{extra}")
+        missing = plugin.needs() if plugin.available() else None
+        state = "not installed" if not plugin.available() else \
+            "needs weights" if missing else "available"
+        tail = f"; missing here: {missing}" if missing else ""
+        click.echo(f"{plugin.name:12} {state:14} {plugin.description}{extra}{tail}")
 
 
 @main.group(context_settings=CONTEXT)

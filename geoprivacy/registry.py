@@ -14,13 +14,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Plugin(Generic[T]):
-    """A named component. ``load()`` does the heavy imports; ``available()`` must stay cheap."""
+    """A named component. ``load()`` does the heavy imports; ``available()`` (packages
+    installed) and ``needs()`` (what is still missing to run here, such as weights, or None)
+    must stay cheap."""
 
     name: str
     description: str
     load: Callable[[], T]
     extra: str | None = None                      # pip extra it needs, e.g. "vision"
     available: Callable[[], bool] = lambda: True
+    needs: Callable[[], str | None] = lambda: None
 
 
 class Registry(Generic[T]):

@@ -201,3 +201,29 @@ def test_fit_from_corpus_truth_is_used_next_time(tiny_backbone, home) -> None:
     assert (home / "geoclip" / "calibration.json").is_file()
     again = GeoClipAttacker(GeoClipOptions(device="cpu", backbone=folder, gallery=gallery))
     assert again.model_info["calibrated"] is True
+
+
+def test_attackers_lists_geoclip_as_needing_weights_until_a_backbone_is_there(
+        tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from geoprivacy.attacks.geoclip import available
+    from geoprivacy.attacks.geoclip.model import BACKBONE_FILES, BACKBONE_WEIGHTS
+    from geoprivacy.cli import main
+
+    if not available():
+        pytest.skip("GeoCLIP packages or shipped files not installed")
+    monkeypatch.setenv("GEOPRIVACY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.delenv("GEOPRIVACY_CLIP_BACKBONE", raising=False)
+    line = next(x for x in CliRunner().invoke(main, ["attackers"]).output.splitlines()
+                if x.startswith("geoclip"))
+    assert "needs weights" in line and "--geoclip-backbone DIR" in line
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for name in (*BACKBONE_FILES, BACKBONE_WEIGHTS[0]):
+        (folder / name).write_text("{}")
+    monkeypatch.setenv("GEOPRIVACY_CLIP_BACKBONE", str(folder))
+    line = next(x for x in CliRunner().invoke(main, ["attackers"]).output.splitlines()
+                if x.startswith("geoclip"))
+    assert " available " in line and "missing here" not in line
