@@ -227,7 +227,22 @@ def builtin_seeds(name: str) -> list[bytes]:
                    b'11.5,48.1 11.6,48.2</coordinates></LineString></Placemark></Document></kml>')
     if "AVI" in containers:
         out.append(_avi_with_gps())
+    if "TIFF" in containers:
+        out.append(_geotiff())
     return out
+
+
+def _geotiff() -> bytes:
+    """A small UTM-referenced GeoTIFF (tie point, pixel scale, GeoKey directory)."""
+    from PIL import Image, TiffImagePlugin
+
+    ifd = TiffImagePlugin.ImageFileDirectory_v2()
+    for tag, values in ((33550, (0.5, 0.5, 0.0)), (33922, (0, 0, 0, 420000.0, 5300000.0, 0))):
+        ifd[tag], ifd.tagtype[tag] = values, 12
+    ifd[34735], ifd.tagtype[34735] = (1, 1, 0, 2, 1024, 0, 1, 1, 3072, 0, 1, 32633), 3
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (90, 120, 60)).save(buf, "TIFF", tiffinfo=ifd)
+    return buf.getvalue()
 
 
 def _png_with_exif() -> bytes:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Container, NamedTuple
 
 from geoprivacy.attacks.metadata.common import Collector
+from geoprivacy.attacks.metadata.geotiff import GEOTIFF_TAGS
 from geoprivacy.errors import ParseError
 
 MAX_IFDS = 128               # IFDs visited in one block (chains, sub-IFDs, pointers)
@@ -204,17 +205,37 @@ def _walk(block: TiffBlock, out: Collector, where_prefix: str) -> None:
             if gps:
                 _decode_gps(block, entries, out, _gps_prefix(where_prefix, label))
                 break
+            geo = [e for e in entries if e.tag in GEOTIFF_TAGS]
             for entry in entries:
-                _visit_entry(block, entry, label, queue, out, where_prefix)
+                if entry.tag not in GEOTIFF_TAGS:
+                    _visit_entry(block, entry, label, queue, out, where_prefix)
+            if geo:
+                _decode_geotiff(block, geo, out, _gps_prefix(where_prefix, label))
             if not chain:
                 break
             offset, index = nxt, index + 1
             label = f"IFD{index}"
 
 
-#: the only tags _visit_entry acts on outside a GPS IFD
+#: the only tags read outside a GPS IFD: pointers, embedded blobs and GeoTIFF georeferencing
 _FOLLOWED = frozenset({TAG_GPS_IFD, TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS, TAG_XMP, TAG_IPTC,
-                       TAG_PHOTOSHOP})
+                       TAG_PHOTOSHOP}) | GEOTIFF_TAGS
+
+
+def _decode_geotiff(block: TiffBlock, entries: list[Entry], out: Collector, prefix: str) -> None:
+    """GeoTIFF tags of one IFD: only the first tie point is read (GCP lists can be huge)."""
+    from geoprivacy.attacks.metadata import geotiff
+
+    values: dict[int, list[Any]] = {}
+    for entry in entries:
+        if entry.tag == geotiff.TAG_TIEPOINT and entry.type == 12 and entry.count > 6:
+            entry = entry._replace(count=6, size=48)
+        try:
+            values[entry.tag] = block.values(entry)
+        except (ParseError, struct.error) as exc:
+            out.warn(f"{prefix}: GeoTIFF tag {entry.tag} unreadable: {exc}")
+    geotiff.decode(values, out, f"{prefix[:-4] if prefix.endswith('EXIF') else prefix + ':'}"
+                   "GeoTIFF")
 
 
 def _gps_prefix(where_prefix: str, label: str) -> str:

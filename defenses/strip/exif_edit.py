@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
+from geoprivacy.attacks.metadata.geotiff import GEOTIFF_TAGS
 from geoprivacy.errors import ParseError
 
 GPS_POINTER = 0x8825
@@ -202,7 +203,10 @@ def strip_tags(buf: bytearray, start: int = 0, end: int | None = None, *,
     names = {GPS_POINTER: "GPS IFD", EXIF_POINTER: "Exif IFD", XMP_TAG: "XMP", IPTC_TAG: "IPTC",
              IRB_TAG: "Photoshop IRB", 0x010E: "ImageDescription", 0x010F: "Make",
              0x0110: "Model", 0x0131: "Software", 0x0132: "DateTime", 0x013B: "Artist",
-             0x013C: "HostComputer", 0x8298: "Copyright", 0xC62F: "CameraSerialNumber"}
+             0x013C: "HostComputer", 0x8298: "Copyright", 0xC62F: "CameraSerialNumber",
+             33550: "GeoTIFF ModelPixelScale", 33922: "GeoTIFF ModelTiepoint",
+             34264: "GeoTIFF ModelTransformation", 34735: "GeoTIFF GeoKeyDirectory",
+             34736: "GeoTIFF GeoDoubleParams", 34737: "GeoTIFF GeoAsciiParams"}
     for role, ifd in layout.ifds:
         if role in doomed_roles:
             continue
@@ -215,10 +219,15 @@ def strip_tags(buf: bytearray, start: int = 0, end: int | None = None, *,
     return removed
 
 
+#: what places a TIFF structure on Earth: the GPS IFD and GeoTIFF georeferencing
+LOCATION_TAGS = frozenset({GPS_POINTER}) | GEOTIFF_TAGS
+
+
 def strip_gps(buf: bytearray, start: int = 0, end: int | None = None,
               prefix: str = "EXIF") -> list[str]:
-    """Neutralise every GPS IFD of the TIFF structure in ``buf[start:end]``, in place."""
-    return strip_tags(buf, start, end, prefix=prefix)
+    """Neutralise every GPS IFD and GeoTIFF georeferencing of the TIFF structure in
+    ``buf[start:end]``, in place."""
+    return strip_tags(buf, start, end, tags=LOCATION_TAGS, prefix=prefix)
 
 
 def clean_block(buf: bytearray, start: int, end: int,

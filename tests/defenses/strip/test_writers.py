@@ -256,3 +256,20 @@ def test_container_without_writer_is_copied_and_verified(tmp_path: Path) -> None
         pytest.skip("no AVI reader in the metadata attacker")
     assert result.status == "clean" and result.verified
     assert (tmp_path / "vtest.avi").read_bytes() == avi.read_bytes()
+
+
+def test_geotiff_georeferencing_removed_pixels_kept(tmp_path: Path) -> None:
+    from PIL import Image, TiffImagePlugin
+
+    src = tmp_path / "ortho.tif"
+    ifd = TiffImagePlugin.ImageFileDirectory_v2()
+    for tag, values in ((33550, (0.5, 0.5, 0.0)), (33922, (0, 0, 0, 420000.0, 5300000.0, 0))):
+        ifd[tag], ifd.tagtype[tag] = values, 12
+    ifd[34735], ifd.tagtype[34735] = (1, 1, 0, 2, 1024, 0, 1, 1, 3072, 0, 1, 32633), 3
+    Image.new("RGB", (32, 24), (90, 120, 60)).save(src, tiffinfo=ifd)
+    assert any(e.kind.is_location for e in audit(str(src)).evidence)
+    out = strip(tmp_path, "ortho.tif", src.read_bytes())
+    assert not any(e.kind.is_location for e in audit(str(out)).evidence)
+    with Image.open(src) as a, Image.open(out) as b_:
+        assert a.tobytes() == b_.tobytes()
+        assert not {33550, 33922, 34735} & set(b_.tag_v2)
