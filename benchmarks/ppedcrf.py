@@ -234,7 +234,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="4 queries, 12-frame clips")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
-    ap.add_argument("--skip-video", action="store_true")
+    ap.add_argument("--skip-video", action="store_true",
+                    help="privacy table only (the saved video rows are kept)")
     ap.add_argument("--replot", type=Path, help="only redraw the plot from a saved JSON")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -269,7 +270,10 @@ def main() -> int:
                 print(f"\nppedcrf vs deface fps at 1080p on this CPU (end to end, same clip): "
                       f"{ours[0]['fps'] / peer[0]['fps']:.2f}x")
             result["video"] = vrows
-        (args.out / "ppedcrf.json").write_text(json.dumps(result, indent=2, default=str))
+        saved = args.out / "ppedcrf.json"
+        if args.skip_video and saved.exists():     # keep the last video rows beside new privacy
+            result["video"] = json.loads(saved.read_text()).get("video", [])
+        saved.write_text(json.dumps(result, indent=2, default=str))
     return 0
 
 
