@@ -304,26 +304,11 @@ def test_read_budget_stops_a_source_that_never_ends() -> None:
     assert time.monotonic() - started < 5
 
 
-def _bigtiff_with_gps() -> bytes:
-    """A BigTIFF (no parser reads it yet) whose GPS IFD holds a real place."""
-    e = "<"
-
-    def entry(tag: int, typ: int, count: int, value: bytes) -> bytes:
-        return struct.pack(e + "HHQ", tag, typ, count) + value.ljust(8, b"\0")
-    gps_at = 16 + 8 + 2 * 20 + 8
-    ifd0 = struct.pack(e + "Q", 2) + entry(0x0110, 2, 4, b"Cam\0") \
-        + entry(0x8825, 16, 1, struct.pack(e + "Q", gps_at)) + struct.pack(e + "Q", 0)
-    data_at = gps_at + 8 + 4 * 20 + 8
-    gps = struct.pack(e + "Q", 4) + entry(1, 2, 2, b"N\0") \
-        + entry(2, 5, 3, struct.pack(e + "Q", data_at)) + entry(3, 2, 2, b"E\0") \
-        + entry(4, 5, 3, struct.pack(e + "Q", data_at + 24)) + struct.pack(e + "Q", 0)
-    rationals = struct.pack(e + "12I", 48, 1, 7, 1, 228, 100, 11, 1, 31, 1, 0, 1)
-    return b"II" + struct.pack(e + "HHHQ", 43, 8, 0, 16) + ifd0 + gps + rationals
-
-
 def test_a_photo_no_parser_reads_is_not_checked_even_in_a_folder(tmp_path: Path) -> None:
-    """A BigTIFF beside a clean photo: the run must not exit 0 as if everything were checked."""
-    (tmp_path / "big.tif").write_bytes(_bigtiff_with_gps())
+    """A BigTIFF with 16-byte offsets (no such BigTIFF exists, so nothing reads it) beside a
+    clean photo: the run must not exit 0 as if everything were checked."""
+    from tests.attacks.metadata.tiffbuild import bigtiff_with_gps
+    (tmp_path / "big.tif").write_bytes(bigtiff_with_gps(offset_size=16))
     (tmp_path / "clean.jpg").write_bytes(plain_jpeg())
     code, text = _audit_cli(str(tmp_path))
     assert code == 3 and "NOT CHECKED [BigTIFF]" in text, text

@@ -24,6 +24,7 @@ def parsers() -> dict[str, Parser]:
     table: dict[str, Parser] = {
         "JPEG": jpeg.parse,
         "TIFF": tiff.parse,
+        "BigTIFF": tiff.parse,
         "PNG": png.parse,
         "WebP": riff.parse,
     }

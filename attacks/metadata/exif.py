@@ -27,7 +27,8 @@ MAX_NESTING = 4              # Exif inside Photoshop IRB inside a TIFF tag insid
 
 _nesting: ContextVar[int] = ContextVar("exif_nesting", default=0)
 
-TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
+              16: 8, 17: 8, 18: 8}   # LONG8, SLONG8, IFD8: BigTIFF
 RATIONAL_TYPES = (5, 10)
 UINT32_MAX = 0xFFFFFFFF
 
@@ -65,19 +66,36 @@ class Entry(NamedTuple):   # a tuple: built ~3x faster than a dataclass
 
 
 class TiffBlock:
-    """A TIFF-structured byte range read through a bounded ``read(offset, n)`` function."""
+    """A TIFF-structured byte range read through a bounded ``read(offset, n)`` function.
+
+    Classic TIFF (32-bit offsets, 12-byte entries) and BigTIFF (64-bit offsets, 8-byte entry
+    counts, 20-byte entries, values up to 8 bytes inline): large orthomosaics are BigTIFF.
+    """
 
     def __init__(self, read: Reader, size: int) -> None:
         self._read = read
         self.size = size
         head = self.read(0, 8)
-        if head[:4] == b"II*\x00":
+        if head[:2] == b"II":
             self.endian = "<"
-        elif head[:4] == b"MM\x00*":
+        elif head[:2] == b"MM":
             self.endian = ">"
         else:
             raise ParseError(f"not a TIFF header ({head[:4]!r})")
-        self.first_ifd = self.u32(head, 4)
+        magic = self.u16(head, 2)
+        self.big = magic == 43
+        if magic == 42:
+            self.first_ifd = self.u32(head, 4)
+        elif self.big:
+            if self.u16(head, 4) != 8 or self.u16(head, 6) != 0:
+                raise ParseError(f"BigTIFF with {self.u16(head, 4)}-byte offsets (only 8 exists)")
+            self.first_ifd = struct.unpack(self.endian + "Q", self.read(8, 8))[0]
+        else:
+            raise ParseError(f"not a TIFF header ({head[:4]!r})")
+        # (count field, entry, inline value / offset) sizes and their formats
+        self._count_size, self._entry_size, self._inline = (8, 20, 8) if self.big else (2, 12, 4)
+        self._count_fmt, self._entry_fmt, self._offset_fmt = \
+            ("Q", "HHQ8s", "Q") if self.big else ("H", "HHI4s", "I")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "TiffBlock":
@@ -102,29 +120,30 @@ class TiffBlock:
             ) -> tuple[list[Entry], int, bool]:
         """Entries of the IFD at ``offset`` (only tags in ``wanted`` when given), the next-IFD
         offset, and whether it was cut short."""
-        count = self.u16(self.read(offset, 2), 0)
-        fits = max(0, (self.size - offset - 2) // 12)
+        e, width = self.endian, self._entry_size
+        count = struct.unpack(e + self._count_fmt, self.read(offset, self._count_size))[0]
+        base = offset + self._count_size
+        fits = max(0, (self.size - base) // width)
         short = count > fits or count > MAX_ENTRIES
         count = min(count, fits, MAX_ENTRIES)
-        raw = self.read(offset + 2, 12 * count)
+        raw = self.read(base, width * count)
         entries = []
-        base = offset + 2
-        sizes = TYPE_SIZES
-        # iter_unpack decodes the 12-byte records in C: DNG IFDs hold hundreds of entries
-        records = enumerate(struct.iter_unpack(self.endian + "HHI4s", raw))
+        sizes, inline = TYPE_SIZES, self._inline
+        # iter_unpack decodes the fixed-size records in C: DNG IFDs hold hundreds of entries
+        records = enumerate(struct.iter_unpack(e + self._entry_fmt, raw))
         if wanted is not None:
             records = [r for r in records if r[1][0] in wanted]   # type: ignore[assignment]
         for i, (tag, typ, n, pointer) in records:
             unit = sizes.get(typ)
             size = n * unit if unit else -1
-            value_at = base + 12 * i + 8
-            if size > 4:
-                value_at = struct.unpack(self.endian + "I", pointer)[0]
+            value_at = base + width * i + width - inline
+            if size > inline:
+                value_at = struct.unpack(e + self._offset_fmt, pointer)[0]
             entries.append(Entry(tag, typ, n, value_at, size))
-        next_at = offset + 2 + 12 * count
+        next_at = base + width * count
         nxt = 0
-        if not short and next_at + 4 <= self.size:
-            nxt = self.u32(self.read(next_at, 4), 0)
+        if not short and next_at + inline <= self.size:
+            nxt = struct.unpack(e + self._offset_fmt, self.read(next_at, inline))[0]
         return entries, nxt, short
 
     def raw(self, entry: Entry, limit: int = MAX_VALUE_BYTES) -> bytes:
@@ -140,7 +159,8 @@ class TiffBlock:
         e, t, n = self.endian, entry.type, entry.count
         if t in (2, 7):
             return [data]
-        fmt = {1: "B", 6: "b", 3: "H", 8: "h", 4: "I", 13: "I", 9: "i", 11: "f", 12: "d"}.get(t)
+        fmt = {1: "B", 6: "b", 3: "H", 8: "h", 4: "I", 13: "I", 9: "i", 11: "f", 12: "d",
+               16: "Q", 17: "q", 18: "Q"}.get(t)
         if fmt:
             return list(struct.unpack(f"{e}{n}{fmt}", data))
         if t in RATIONAL_TYPES:
@@ -149,8 +169,8 @@ class TiffBlock:
         raise ParseError(f"tag 0x{entry.tag:04x} has unknown TIFF type {t}")
 
     def pointers(self, entry: Entry) -> list[int]:
-        """Offsets stored in a pointer tag (LONG or IFD type; SHORT tolerated)."""
-        if entry.type not in (3, 4, 13, 7) or entry.count == 0:
+        """Offsets stored in a pointer tag (LONG, IFD, LONG8, IFD8; SHORT tolerated)."""
+        if entry.type not in (3, 4, 13, 7, 16, 18) or entry.count == 0:
             return []
         if entry.type == 7:  # some writers store a pointer as 4 undefined bytes
             return [self.u32(self.raw(entry), 0)] if entry.count == 4 else []

@@ -98,3 +98,31 @@ def test_geokey_directory_bounds() -> None:
 def test_non_finite_tie_point_is_ignored() -> None:
     out = _audit(_geotiff(GEOGRAPHIC, tie=(0, 0, 0, float("nan"), 47.0, 0)))
     assert not [e for e in out.evidence if e.kind.is_location]
+
+
+# --- BigTIFF (64-bit offsets: large orthomosaics) ---------------------------------------------
+
+def test_bigtiff_gps_ifd_is_read() -> None:
+    from tests.attacks.metadata.tiffbuild import bigtiff_with_gps
+    out = _audit(bigtiff_with_gps())
+    [e] = [e for e in out.evidence if e.kind.is_location]
+    assert (e.lat, e.lon) == pytest.approx((48.1173, 11.516667), abs=1e-4)
+
+
+def test_bigtiff_with_undefined_offset_size_is_refused_in_one_line() -> None:
+    from geoprivacy.errors import ParseError
+    from tests.attacks.metadata.tiffbuild import bigtiff_with_gps
+    with pytest.raises(ParseError, match="16-byte offsets"):
+        _audit(bigtiff_with_gps(offset_size=16))
+
+
+def test_bigtiff_geotiff_written_by_tifffile(tmp_path) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    import numpy as np
+    path = tmp_path / "ortho.tif"
+    tifffile.imwrite(path, np.zeros((16, 16, 3), np.uint8), bigtiff=True, extratags=[
+        (33922, "d", 6, (0, 0, 0, 420000.0, 5300000.0, 0), True),
+        (34735, "H", 12, UTM33N, True)])
+    out = _audit(path.read_bytes())
+    [e] = [e for e in out.evidence if e.kind.is_location]
+    assert (e.lat, e.lon) == pytest.approx((47.848362, 13.930673), abs=1e-5)

@@ -76,3 +76,21 @@ def gps_entries(lat: Any = ((52, 1), (30, 1), (1234, 100)), lon: Any = ((13, 1),
 def exif_with_gps(gps: list[tuple], big: bool = False) -> bytes:
     """IFD0 with a GPS pointer → the given GPS IFD."""
     return build([[(0x0110, ASCII, b"Cam\x00"), (0x8825, LONG, Ptr(1))], gps], big=big)
+
+
+def bigtiff_with_gps(offset_size: int = 8) -> bytes:
+    """A little-endian BigTIFF whose IFD0 points (IFD8 type) to a GPS IFD at 48.1173, 11.5167;
+    ``offset_size`` is the header's byte size of offsets (8 is the only one defined)."""
+    e = "<"
+
+    def entry(tag: int, typ: int, count: int, value: bytes) -> bytes:
+        return struct.pack(e + "HHQ", tag, typ, count) + value.ljust(8, b"\0")
+    gps_at = 16 + 8 + 2 * 20 + 8
+    ifd0 = struct.pack(e + "Q", 2) + entry(0x0110, 2, 4, b"Cam\0") \
+        + entry(0x8825, 18, 1, struct.pack(e + "Q", gps_at)) + struct.pack(e + "Q", 0)
+    data_at = gps_at + 8 + 4 * 20 + 8
+    gps = struct.pack(e + "Q", 4) + entry(1, 2, 2, b"N\0") \
+        + entry(2, 5, 3, struct.pack(e + "Q", data_at)) + entry(3, 2, 2, b"E\0") \
+        + entry(4, 5, 3, struct.pack(e + "Q", data_at + 24)) + struct.pack(e + "Q", 0)
+    rationals = struct.pack(e + "12I", 48, 1, 7, 1, 228, 100, 11, 1, 31, 1, 0, 1)
+    return b"II" + struct.pack(e + "HHHQ", 43, offset_size, 0, 16) + ifd0 + gps + rationals
