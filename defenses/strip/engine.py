@@ -145,6 +145,7 @@ def writers() -> dict[str, Writer]:
     """Container name → writer. Writers for containers whose module is missing are absent."""
     from geoprivacy.defenses.strip import jpeg, png, tiff, webp
     table: dict[str, Writer] = {"JPEG": jpeg.strip_jpeg, "TIFF": tiff.strip_tiff,
+                                "BigTIFF": tiff.strip_tiff,
                                 "PNG": png.strip_png, "WebP": webp.strip_webp}
     try:
         from geoprivacy.defenses.strip import isobmff

@@ -25,7 +25,8 @@ IPTC_TAG = 33723
 IRB_TAG = 34377
 THUMB_OFFSET, THUMB_LENGTH = 0x0201, 0x0202
 
-_TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+_TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
+              16: 8, 17: 8, 18: 8}   # LONG8, SLONG8, IFD8: BigTIFF
 MAX_IFDS = 64           # IFDs visited per TIFF structure (chains and sub-IFDs together)
 MAX_ENTRIES = 4096      # entries one IFD may declare
 
@@ -37,7 +38,7 @@ class Entry(NamedTuple):   # a tuple: built ~3x faster than a dataclass
     tag: int
     type: int
     count: int
-    value_pos: int       # the value's own position (inline: pos + 8)
+    value_pos: int       # the value's own position (inline: pos + 8; BigTIFF pos + 12)
     value_len: int       # 0 when the type is unknown
 
 
@@ -54,6 +55,7 @@ class TiffLayout:
 
     endian: str
     ifds: list[tuple[str, Ifd]] = field(default_factory=list)   # (role, ifd)
+    big: bool = False    # BigTIFF: 8-byte counts and offsets, 20-byte entries
 
     def protected(self) -> list[tuple[int, int]]:
         """Byte ranges of every non-GPS IFD table and value: never zeroed."""
@@ -75,10 +77,18 @@ def walk(buf: bytes | bytearray, start: int = 0, end: int | None = None) -> Tiff
     if len(tiff) < 8 or bytes(tiff[:2]) not in (b"II", b"MM"):
         raise ParseError("EXIF/TIFF block has no valid byte-order mark")
     endian = "<" if bytes(tiff[:2]) == b"II" else ">"
-    if struct.unpack(endian + "H", tiff[2:4])[0] != 42:
-        raise ParseError("EXIF/TIFF block has a bad magic number (BigTIFF is not supported)")
-    layout = TiffLayout(endian)
-    first = struct.unpack(endian + "I", tiff[4:8])[0]
+    magic = struct.unpack(endian + "H", tiff[2:4])[0]
+    big = magic == 43
+    if big:
+        if len(tiff) < 16 or struct.unpack(endian + "HH", tiff[4:8]) != (8, 0):
+            raise ParseError("BigTIFF header with an offset size other than 8")
+        first = struct.unpack(endian + "Q", tiff[8:16])[0]
+    elif magic == 42:
+        first = struct.unpack(endian + "I", tiff[4:8])[0]
+    else:
+        raise ParseError(f"EXIF/TIFF block has a bad magic number ({magic})")
+    layout = TiffLayout(endian, big=big)
+    word = "Q" if big else "I"
     queue: list[tuple[str, int]] = [("IFD0", first)]
     seen: set[int] = set()
     index = 0
@@ -87,7 +97,7 @@ def walk(buf: bytes | bytearray, start: int = 0, end: int | None = None) -> Tiff
         if pos == 0 or pos in seen or pos + 2 > len(tiff):
             continue
         seen.add(pos)
-        ifd = _read_ifd(tiff, endian, pos)
+        ifd = _read_ifd(tiff, endian, pos, big)
         if ifd is None:
             continue
         layout.ifds.append((role, ifd))
@@ -98,47 +108,55 @@ def walk(buf: bytes | bytearray, start: int = 0, end: int | None = None) -> Tiff
                 queue.append(("ExifIFD", _long(tiff, endian, e)))
             elif e.tag == INTEROP_POINTER:
                 queue.append(("InteropIFD", _long(tiff, endian, e)))
-            elif e.tag == SUBIFDS and e.type in (4, 13) and e.value_len:
+            elif e.tag == SUBIFDS and e.type in (4, 13, 16, 18) and e.value_len:
+                fmt, size = ("Q", 8) if e.type in (16, 18) else ("I", 4)
                 for k in range(min(e.count, 16)):
-                    queue.append(("SubIFD", struct.unpack_from(endian + "I", tiff,
-                                                               e.value_pos + 4 * k)[0]))
+                    queue.append(("SubIFD", struct.unpack_from(endian + fmt, tiff,
+                                                               e.value_pos + size * k)[0]))
         if role.startswith("IFD"):
-            nxt = struct.unpack_from(endian + "I", tiff, ifd.end - 4)[0]
+            nxt = struct.unpack_from(endian + word, tiff, ifd.end - (8 if big else 4))[0]
             index += 1
             queue.append((f"IFD{index}", nxt))
     return layout
 
 
 def _long(tiff: memoryview, endian: str, e: Entry) -> int:
+    if e.value_len >= 8 and e.type in (16, 18):
+        return struct.unpack_from(endian + "Q", tiff, e.value_pos)[0]
     if e.value_len < 4 or e.type not in (4, 13, 9):
         return 0
     return struct.unpack_from(endian + "I", tiff, e.value_pos)[0]
 
 
-def _read_ifd(tiff: memoryview, endian: str, pos: int) -> Ifd | None:
-    count = struct.unpack_from(endian + "H", tiff, pos)[0]
-    if count == 0 or count > MAX_ENTRIES or pos + 2 + 12 * count + 4 > len(tiff):
+def _read_ifd(tiff: memoryview, endian: str, pos: int, big: bool = False) -> Ifd | None:
+    counter, width, inline, record = (("Q", 8), 20, 8, "HHQQ") if big else (("H", 2), 12, 4,
+                                                                            "HHII")
+    if pos + counter[1] > len(tiff):
+        return None
+    count = struct.unpack_from(endian + counter[0], tiff, pos)[0]
+    first = pos + counter[1]
+    end = first + width * count + inline          # past the next-IFD pointer
+    if count == 0 or count > MAX_ENTRIES or end > len(tiff):
         return None
     entries = []
     limit = len(tiff)
-    first = pos + 2
-    # iter_unpack decodes the 12-byte records in C: IFDs of 1000+ entries are common in DNGs
+    # iter_unpack decodes the fixed-size records in C: IFDs of 1000+ entries are common in DNGs
     for i, (tag, typ, n, pointer) in enumerate(
-            struct.iter_unpack(endian + "HHII", tiff[first:first + 12 * count])):
-        p = first + 12 * i
+            struct.iter_unpack(endian + record, tiff[first:first + width * count])):
+        p = first + width * i
         size = _TYPE_SIZE.get(typ, 0) * n
-        if size <= 4:
-            vpos = p + 8
+        if size <= inline:
+            vpos = p + width - inline
         else:
             vpos = pointer
             if vpos + size > limit:
                 size = 0  # points outside: nothing we may touch
         entries.append(Entry(p, tag, typ, n, vpos, size))
-    return Ifd(pos, entries, pos + 2 + 12 * count + 4)
+    return Ifd(pos, entries, end)
 
 
 def compact_ifd(buf: bytearray, start: int, endian: str, ifd: Ifd,
-                tags: frozenset[int]) -> list[Entry]:
+                tags: frozenset[int], big: bool = False) -> list[Entry]:
     """Take every entry whose tag is in ``tags`` out of ``ifd`` in one pass, in place: the
     others and the next pointer move up, the freed tail is zeroed.
 
@@ -148,12 +166,13 @@ def compact_ifd(buf: bytearray, start: int, endian: str, ifd: Ifd,
     gone = [e for e in ifd.entries if e.tag in tags]
     if not gone:
         return []
+    (counter, record), width, inline = (("Q", "HHQQ"), 20, 8) if big else (("H", "HHII"), 12, 4)
     kept = [e for e in ifd.entries if e.tag not in tags]
-    table = b"".join(bytes(buf[start + e.pos:start + e.pos + 12]) for e in kept)
+    table = b"".join(bytes(buf[start + e.pos:start + e.pos + width]) for e in kept)
     if not kept:
-        table = struct.pack(endian + "HHII", 0xFFFF, 0, 0, 0)
-    nxt = bytes(buf[start + ifd.end - 4:start + ifd.end])
-    body = struct.pack(endian + "H", len(table) // 12) + table + nxt
+        table = struct.pack(endian + record, 0xFFFF, 0, 0, 0)
+    nxt = bytes(buf[start + ifd.end - inline:start + ifd.end])
+    body = struct.pack(endian + counter, len(table) // width) + table + nxt
     span = ifd.end - ifd.pos
     buf[start + ifd.pos:start + ifd.end] = body + bytes(span - len(body))
     return gone
@@ -213,8 +232,9 @@ def strip_tags(buf: bytearray, start: int = 0, end: int | None = None, *,
         if not any(e.tag in tags for e in ifd.entries):
             continue   # (a tag moved here by an overlapping IFD is caught by verification)
         # read again: IFDs of a hostile file may overlap one already compacted
-        fresh = _read_ifd(memoryview(buf)[start:end], layout.endian, ifd.pos)
-        for target in compact_ifd(buf, start, layout.endian, fresh, tags) if fresh else []:
+        fresh = _read_ifd(memoryview(buf)[start:end], layout.endian, ifd.pos, layout.big)
+        for target in compact_ifd(buf, start, layout.endian, fresh, tags,
+                                  layout.big) if fresh else []:
             removed.append(f"{prefix}:{names.get(target.tag, f'tag 0x{target.tag:04X}')}")
     return removed
 

@@ -273,3 +273,24 @@ def test_geotiff_georeferencing_removed_pixels_kept(tmp_path: Path) -> None:
     with Image.open(src) as a, Image.open(out) as b_:
         assert a.tobytes() == b_.tobytes()
         assert not {33550, 33922, 34735} & set(b_.tag_v2)
+
+
+@pytest.mark.parametrize("all_metadata", [False, True])
+def test_bigtiff_gps_and_geotiff_removed_pixels_kept(tmp_path: Path, all_metadata: bool) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    import numpy as np
+
+    from tests.attacks.metadata.tiffbuild import bigtiff_with_gps
+
+    gps = strip(tmp_path, "gps.tif", bigtiff_with_gps(), all_metadata=all_metadata)
+    assert len(gps.read_bytes()) == len(bigtiff_with_gps())
+    pixels = np.arange(16 * 16 * 3, dtype=np.uint8).reshape(16, 16, 3)
+    src = tmp_path / "ortho.tif"
+    tifffile.imwrite(src, pixels, bigtiff=True, extratags=[
+        (33922, "d", 6, (0, 0, 0, 13.93, 47.84, 0), True),
+        (34735, "H", 12, (1, 1, 0, 2, 1024, 0, 1, 2, 2048, 0, 1, 4326), True)])
+    assert any(e.kind.is_location for e in audit(str(src)).evidence)
+    out = strip(tmp_path, "ortho.tif", src.read_bytes(), all_metadata=all_metadata)
+    assert (tifffile.imread(out) == pixels).all()
+    with tifffile.TiffFile(out) as t:
+        assert t.is_bigtiff and not {33922, 34735} & {tag.code for tag in t.pages[0].tags}
