@@ -229,7 +229,17 @@ def builtin_seeds(name: str) -> list[bytes]:
         out.append(_avi_with_gps())
     if "TIFF" in containers:
         out.append(_geotiff())
+        out.append(_bigtiff())
     return out
+
+
+def _bigtiff() -> bytes:
+    """A BigTIFF with a GPS IFD (the tests' builder; the corpus has no BigTIFF)."""
+    import sys
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.attacks.metadata.tiffbuild import bigtiff_with_gps
+    return bigtiff_with_gps()
 
 
 def _geotiff() -> bytes:
