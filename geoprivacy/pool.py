@@ -7,6 +7,10 @@ segfault) is noticed by its closed pipe. Either way that file gets a "not checke
 ``on_fail`` and a fresh worker takes the slot, so the run goes on. Results come back in input
 order, whatever order the workers finish in.
 
+Workers are forked, except when the parent has loaded torch or another library with thread
+pools (``pool_context``): a forked child of such a parent can hang on its first parallel
+operation, so those runs start their workers from a clean forkserver.
+
 Hand-written rather than ``concurrent.futures``: a ProcessPoolExecutor cannot cancel one running
 task, and a dead worker breaks the whole executor.
 """
@@ -146,7 +150,7 @@ def run_pool(func: Callable[[T], R], items: Iterable[T], *, jobs: int, budget: B
     ``on_fail(item, reason)`` builds the result of a file over budget or whose worker died.
     """
     items = list(items)
-    ctx = multiprocessing.get_context()
+    ctx = pool_context()
     jobs = max(1, min(jobs, len(items) or 1))
     todo = deque(enumerate(items))
     done: dict[int, R] = {}
@@ -214,6 +218,21 @@ def run_pool(func: Callable[[T], R], items: Iterable[T], *, jobs: int, budget: B
                 slot.stop()
             else:
                 slot.kill()
+
+
+#: libraries whose thread pools do not survive fork(): a child forked after the parent used
+#: them can deadlock on the first parallel operation (torch's intra-op pool, OpenMP, MKL)
+THREADED_LIBRARIES = ("torch", "onnxruntime", "faiss", "tensorflow")
+
+
+def pool_context() -> Any:
+    """fork (cheapest) unless the parent already loaded a threaded library, then forkserver
+    (spawn where there is none): workers start clean and load their own models."""
+    import sys
+    if not any(name in sys.modules for name in THREADED_LIBRARIES):
+        return multiprocessing.get_context()
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _death(exitcode: int | None, budget: Budget) -> str:

@@ -113,3 +113,20 @@ def test_audit_file_over_budget_is_not_checked_never_clean(tmp_path: Path, monke
     assert results[1].status == "error"
     assert results[1].errors == ("not checked: over the time budget (1 s)",)
     assert RunReport(command="audit", files=tuple(results)).exit_code == 3
+
+
+def _torch_work(i: int) -> int:
+    import torch
+    a = torch.randn(256, 256)
+    return int((a @ a).sum().item() * 0) + i
+
+
+def test_workers_of_a_parent_that_used_torch_do_not_hang() -> None:
+    """A child forked after the parent ran torch's thread pool hangs on its first matmul: every
+    file came back "over the time budget". Such parents start workers from a forkserver."""
+    torch = pytest.importorskip("torch")
+    a = torch.randn(512, 512)
+    (a @ a).sum()
+    out = list(run_pool(_torch_work, [1, 2, 3], jobs=2, budget=Budget(seconds=30),
+                        on_fail=lambda item, reason: reason))
+    assert out == [1, 2, 3]
