@@ -53,7 +53,13 @@ def audit_file(path: str, options: AuditOptions) -> FileResult:
     evidence = []
     errors: list[str] = []
     for attacker in applicable:
-        outcome = attacker.attack(item)
+        try:
+            outcome = attacker.attack(item)
+        except Exception as exc:  # noqa: BLE001 - one attacker's failure on one file is that
+            # file's error; the other attackers' evidence and the rest of the run go on
+            errors.append(f"{attacker.name}: failed on this file ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:200]})")
+            continue
         evidence.extend(outcome.evidence)
         errors.extend(f"{attacker.name}: {e}" for e in outcome.errors)
     has_location = any(e.is_location for e in evidence)

@@ -27,8 +27,13 @@ def photo_rgb(path: str) -> np.ndarray:
                 raise GeoprivacyError(f"image too large to analyse ({img.width}x{img.height})")
             img.load()
             return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+    except GeoprivacyError:
+        raise
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
         raise GeoprivacyError(f"cannot decode image: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - decoder plugins raise anything (pillow-heif:
+        # EOFError on a truncated HEIC), and one bad photo must not abort the run
+        raise GeoprivacyError(f"cannot decode image: {type(exc).__name__}: {exc}") from None
 
 
 def _register_heif() -> None:
