@@ -613,6 +613,10 @@ def eval_cmd(dataset: str, index_file: str, output: str | None, plots: str | Non
 
 def run() -> None:
     """Console entry point: one line per error, never a traceback for a known problem."""
+    import warnings
+    if not os.environ.get("GEOPRIVACY_DEBUG"):
+        # decoders warn about the damaged files the report already lists as not checked
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
     try:
         main(standalone_mode=True)
     except GeoprivacyError as exc:

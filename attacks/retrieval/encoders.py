@@ -66,24 +66,8 @@ class EncoderIdentity:
 
 def load_image(path: str | os.PathLike[str]) -> Image.Image:
     """An upright RGB image; unreadable files raise GeoprivacyError (one line)."""
-    from PIL import ImageOps, UnidentifiedImageError
-
-    _register_heif()
-    try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            return img.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise GeoprivacyError(f"cannot decode image {path}: {exc}") from None
-
-
-def _register_heif() -> None:
-    """HEIC/AVIF photos decode through pillow-heif when it is installed."""
-    try:
-        import pillow_heif
-    except ImportError:
-        return
-    pillow_heif.register_heif_opener()
+    from geoprivacy.cues.frames import decode_photo
+    return decode_photo(path)
 
 
 def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+import os
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -18,6 +19,12 @@ MAX_PIXELS = 120_000_000
 
 def photo_rgb(path: str) -> np.ndarray:
     """A photo as an upright RGB uint8 array (EXIF orientation applied)."""
+    return np.asarray(decode_photo(path))
+
+
+def decode_photo(path: str | os.PathLike[str]) -> Any:
+    """An upright RGB ``PIL.Image`` (EXIF orientation applied); GeoprivacyError (one line) for
+    a photo that is too large or cannot be decoded."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     _register_heif()
@@ -26,7 +33,7 @@ def photo_rgb(path: str) -> np.ndarray:
             if img.width * img.height > MAX_PIXELS:
                 raise GeoprivacyError(f"image too large to analyse ({img.width}x{img.height})")
             img.load()
-            return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+            return ImageOps.exif_transpose(img).convert("RGB")
     except GeoprivacyError:
         raise
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
