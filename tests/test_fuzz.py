@@ -16,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.attacks.metadata import tiffbuild
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "fuzz"))
 
@@ -122,7 +124,12 @@ def _regressions() -> list[tuple[str, bytes]]:
             ("strip_jpeg", xmp_oom), ("parse_gpx", gpx_enc),
             # strip_jpeg, atheris 2026-11-25: SOI then fill bytes to the end read past the
             # buffer (IndexError). Fixed in defenses/strip/jpeg.parse_segments.
-            ("strip_jpeg", b"\xff\xd8\xff\xff")]
+            ("strip_jpeg", b"\xff\xd8\xff\xff"),
+            # parse_tiff, atheris 2026-11-25 (minutes after GeoTIFF landed): a GeoKeyDirectory
+            # of type UNDEFINED decoded to bytes, which int() refused (ValueError). Fixed in
+            # attacks/metadata/geotiff.decode.
+            ("parse_tiff", tiffbuild.build([[(33922, tiffbuild.DOUBLE, [0, 0, 0, 13.9, 47.8, 0]),
+                                             (34735, tiffbuild.UNDEF, bytes(range(16)))]]))]
 
 
 def _run_regression(task: tuple[str, bytes]) -> str:

@@ -83,7 +83,10 @@ def utm_zone(epsg: int) -> tuple[int, bool] | None:
 def decode(values: dict[int, list[Any]], out: Collector, prefix: str) -> None:
     """Report where the raster lies, from the GeoTIFF tags' decoded ``values`` (by tag)."""
     origin = _origin(values)
-    keys = geokeys([int(v) for v in values.get(TAG_GEOKEYS, [])])
+    raw_keys = values.get(TAG_GEOKEYS, [])
+    # SHORTs by the spec; a directory of another type (bytes, rationals) names no system
+    keys = geokeys([v for v in raw_keys if isinstance(v, int)]) \
+        if all(isinstance(v, int) for v in raw_keys) else {}
     model = keys.get(KEY_MODEL_TYPE)
     detail: dict[str, Any] = {"model_type": model}
     if origin is None:
