@@ -36,9 +36,24 @@ def quiet_ultralytics() -> Any:
     os.environ["YOLO_VERBOSE"] = "False"
     import ultralytics
     from ultralytics.utils import SETTINGS
+    _unpatch_pillow()
     if SETTINGS.get("sync", False):
         SETTINGS.update(sync=False)               # no anonymised usage events
     return ultralytics
+
+
+def _unpatch_pillow() -> None:
+    """ultralytics.utils.patches replaces PIL.Image.open process-wide with a wrapper that, on
+    any file Pillow cannot identify, tries to pip-install and import `pi-heif`: every damaged
+    photo would then fail with "No module named 'pi_heif'" (or start pip). Put Pillow's back."""
+    from PIL import Image
+    try:
+        from ultralytics.utils import patches
+    except ImportError:
+        return
+    original = getattr(patches, "_image_open", None)
+    if original is not None and Image.open is getattr(patches, "image_open", None):
+        Image.open = original
 
 
 class YoloDetector:

@@ -46,3 +46,4 @@ def test_broken_inputs_are_one_line_errors(tmp_path) -> None:
             assert "\n" not in str(exc)
         else:
             assert len(frames) <= 3
+

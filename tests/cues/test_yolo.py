@@ -52,3 +52,17 @@ def test_telemetry_and_sync_are_off(yolo: YoloDetector, geoprivacy_home) -> None
 def test_missing_custom_weights_is_one_line(tmp_path) -> None:
     with pytest.raises(ModelUnavailable, match="not found"):
         YoloDetector(tmp_path / "nope.pt")
+
+
+def test_loading_yolo_leaves_pillow_open_alone(yolo: YoloDetector, tmp_path) -> None:
+    """ultralytics patches PIL.Image.open to pip-install pi-heif on unidentified files."""
+    from PIL import Image
+    from ultralytics.utils import patches
+
+    from geoprivacy.cues.frames import photo_rgb
+    from geoprivacy.errors import GeoprivacyError
+    assert Image.open is not patches.image_open
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image at all")
+    with pytest.raises(GeoprivacyError, match="cannot identify"):
+        photo_rgb(str(bad))
