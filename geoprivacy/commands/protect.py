@@ -43,11 +43,24 @@ class ProtectReport:
                 "exit_code": self.exit_code}
 
 
-def output_path(src: str, output: str | None, many: bool) -> str:
-    """Where the protected copy of ``src`` goes: ``-o`` file, ``-o`` folder, or beside it."""
+PHOTO_OUT, VIDEO_OUT = (".jpg", ".jpeg", ".png"), (".mp4", ".mov", ".mkv")
+
+
+def output_path(src: str, output: str | None, many: bool, kind: str | None = None) -> str:
+    """Where the protected copy of ``src`` goes: ``-o`` file, ``-o`` folder, or beside it.
+
+    The extension follows the content (``kind``, when known): a video named .jpg comes out as
+    .mp4, a photo named .mp4 as .jpg.
+    """
     stem, ext = os.path.splitext(os.path.basename(src))
-    ext = ext.lower() if ext.lower() in (".jpg", ".jpeg", ".png", ".mp4", ".mov", ".mkv") \
-        else (".mp4" if ext.lower() in (".avi", ".3gp", ".m4v", ".lrv") else ".jpg")
+    ext = ext.lower()
+    if kind == "video":
+        ext = ext if ext in VIDEO_OUT else ".mp4"
+    elif kind == "photo":
+        ext = ext if ext in PHOTO_OUT else ".jpg"
+    else:
+        ext = ext if ext in PHOTO_OUT + VIDEO_OUT \
+            else (".mp4" if ext in (".avi", ".3gp", ".m4v", ".lrv") else ".jpg")
     name = f"{stem}.protected{ext}"
     if output is None:
         return os.path.join(os.path.dirname(src) or ".", name)
@@ -120,7 +133,11 @@ def colliding_outputs(sources: list[str], output: str | None) -> dict[str, str]:
     clashes: dict[str, str] = {}
     many = len(sources) > 1
     for src in sources:
-        key = str(Path(output_path(src, output, many)).resolve())
+        try:
+            kind = input_kind(src)
+        except OSError:
+            kind = None          # reported when the input itself is processed
+        key = str(Path(output_path(src, output, many, kind)).resolve())
         if key in seen:
             clashes[src] = seen[key]
         else:
@@ -255,7 +272,7 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
             kind = input_kind(src)
             if kind not in ("photo", "video"):
                 raise GeoprivacyError(f"not a photo or video ({kind})")
-            dst = output_path(src, settings.output, many)
+            dst = output_path(src, settings.output, many, kind)
             check_not_input(src, dst)
             defense, masker = fresh()   # fresh state (CRF, coherent noise) for every input
             options = ProtectOptions(method=settings.method, params=dict(settings.params),

@@ -116,3 +116,11 @@ def test_two_inputs_with_one_output_name_do_not_overwrite_each_other(tmp_path: P
     assert out.returncode == 3, out.stdout + out.stderr
     assert "already taken" in out.stdout
     assert [p.name for p in (tmp_path / "o").iterdir()] == ["x.protected.jpg"]
+
+
+def test_output_extension_follows_the_content() -> None:
+    from geoprivacy.commands.protect import output_path
+    assert output_path("/a/clip.jpg", None, False, "video") == "/a/clip.protected.mp4"
+    assert output_path("/a/photo.mp4", None, False, "photo") == "/a/photo.protected.jpg"
+    assert output_path("/a/photo.png", None, False, "photo") == "/a/photo.protected.png"
+    assert output_path("/a/drive.avi", None, False, "video") == "/a/drive.protected.mp4"
