@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from geoprivacy.audit import AuditOptions, audit_file
-from geoprivacy.pool import Budget, run_pool
+from geoprivacy.pool import Budget, pool_context, run_pool
 from geoprivacy.types import FileResult
 
 _OPTIONS: list[AuditOptions] = []
@@ -38,6 +38,7 @@ def audit_in_pool(files: list[str], *, attackers: str, detail: bool, index: str 
                   explicit: Iterable[str], jobs: int, budget: Budget,
                   model_options: dict[str, Any] | None = None) -> Iterator[FileResult]:
     """Every file's result, in ``files`` order."""
+    # the parent has built the attackers already (torch, onnxruntime): fork would hang
     return run_pool(_audit, files, jobs=jobs, budget=budget, on_fail=not_checked,
                     initializer=_init, initargs=(attackers, detail, index, frozenset(explicit),
-                                                 model_options))
+                                                 model_options), context=pool_context())

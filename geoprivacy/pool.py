@@ -7,9 +7,9 @@ segfault) is noticed by its closed pipe. Either way that file gets a "not checke
 ``on_fail`` and a fresh worker takes the slot, so the run goes on. Results come back in input
 order, whatever order the workers finish in.
 
-Workers are forked, except when the parent has loaded torch or another library with thread
-pools (``pool_context``): a forked child of such a parent can hang on its first parallel
-operation, so those runs start their workers from a clean forkserver.
+Workers are forked by default. A caller whose parent may have loaded torch or another library
+with thread pools passes ``pool_context()``: a forked child of such a parent can hang on its
+first parallel operation, so those runs start their workers from a clean forkserver.
 
 Hand-written rather than ``concurrent.futures``: a ProcessPoolExecutor cannot cancel one running
 task, and a dead worker breaks the whole executor.
@@ -143,14 +143,16 @@ class _Slot:
 
 def run_pool(func: Callable[[T], R], items: Iterable[T], *, jobs: int, budget: Budget,
              on_fail: Callable[[T, str], R], initializer: Callable[..., None] | None = None,
-             initargs: tuple[Any, ...] = ()) -> Iterator[R]:
+             initargs: tuple[Any, ...] = (), context: Any = None) -> Iterator[R]:
     """``func(item)`` for every item in worker processes, yielded in input order.
 
     ``func``, ``initializer`` and the items must be picklable (module-level functions).
     ``on_fail(item, reason)`` builds the result of a file over budget or whose worker died.
+    ``context``: a multiprocessing context (default: fork); callers whose parent may have
+    loaded torch pass ``pool_context()``, and then must not rely on state inherited by fork.
     """
     items = list(items)
-    ctx = pool_context()
+    ctx = context or multiprocessing.get_context()
     jobs = max(1, min(jobs, len(items) or 1))
     todo = deque(enumerate(items))
     done: dict[int, R] = {}

@@ -123,10 +123,12 @@ def _torch_work(i: int) -> int:
 
 def test_workers_of_a_parent_that_used_torch_do_not_hang() -> None:
     """A child forked after the parent ran torch's thread pool hangs on its first matmul: every
-    file came back "over the time budget". Such parents start workers from a forkserver."""
+    file came back "over the time budget" (audit --jobs 2 with the retrieval attacker). Such
+    parents start workers from a forkserver (pool_context)."""
     torch = pytest.importorskip("torch")
     a = torch.randn(512, 512)
     (a @ a).sum()
+    from geoprivacy.pool import pool_context
     out = list(run_pool(_torch_work, [1, 2, 3], jobs=2, budget=Budget(seconds=30),
-                        on_fail=lambda item, reason: reason))
+                        on_fail=lambda item, reason: reason, context=pool_context()))
     assert out == [1, 2, 3]
