@@ -14,8 +14,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Callable, Container, NamedTuple
 
+from geoprivacy.attacks.metadata import geotiff
 from geoprivacy.attacks.metadata.common import Collector
-from geoprivacy.attacks.metadata.geotiff import GEOTIFF_TAGS
 from geoprivacy.errors import ParseError
 
 MAX_IFDS = 128               # IFDs visited in one block (chains, sub-IFDs, pointers)
@@ -225,9 +225,9 @@ def _walk(block: TiffBlock, out: Collector, where_prefix: str) -> None:
             if gps:
                 _decode_gps(block, entries, out, _gps_prefix(where_prefix, label))
                 break
-            geo = [e for e in entries if e.tag in GEOTIFF_TAGS]
+            geo = [e for e in entries if e.tag in geotiff.GEOTIFF_TAGS]
             for entry in entries:
-                if entry.tag not in GEOTIFF_TAGS:
+                if entry.tag not in geotiff.GEOTIFF_TAGS:
                     _visit_entry(block, entry, label, queue, out, where_prefix)
             if geo:
                 _decode_geotiff(block, geo, out, _gps_prefix(where_prefix, label))
@@ -239,13 +239,11 @@ def _walk(block: TiffBlock, out: Collector, where_prefix: str) -> None:
 
 #: the only tags read outside a GPS IFD: pointers, embedded blobs and GeoTIFF georeferencing
 _FOLLOWED = frozenset({TAG_GPS_IFD, TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS, TAG_XMP, TAG_IPTC,
-                       TAG_PHOTOSHOP}) | GEOTIFF_TAGS
+                       TAG_PHOTOSHOP}) | geotiff.GEOTIFF_TAGS
 
 
 def _decode_geotiff(block: TiffBlock, entries: list[Entry], out: Collector, prefix: str) -> None:
     """GeoTIFF tags of one IFD: only the first tie point is read (GCP lists can be huge)."""
-    from geoprivacy.attacks.metadata import geotiff
-
     values: dict[int, list[Any]] = {}
     for entry in entries:
         if entry.tag == geotiff.TAG_TIEPOINT and entry.type == 12 and entry.count > 6:
@@ -254,8 +252,13 @@ def _decode_geotiff(block: TiffBlock, entries: list[Entry], out: Collector, pref
             values[entry.tag] = block.values(entry)
         except (ParseError, struct.error) as exc:
             out.warn(f"{prefix}: GeoTIFF tag {entry.tag} unreadable: {exc}")
-    geotiff.decode(values, out, f"{prefix[:-4] if prefix.endswith('EXIF') else prefix + ':'}"
-                   "GeoTIFF")
+    geotiff.decode(values, out, _beside_exif(prefix, "GeoTIFF"))
+
+
+def _beside_exif(prefix: str, name: str) -> str:
+    """Where a block found inside a TIFF structure is reported: "MPF[1]:EXIF" → "MPF[1]:NAME",
+    a bare "EXIF" → "NAME", anything else → "PREFIX:NAME"."""
+    return f"{prefix[:-4]}{name}" if prefix.endswith("EXIF") else f"{prefix}:{name}"
 
 
 def _gps_prefix(where_prefix: str, label: str) -> str:
@@ -294,17 +297,15 @@ def _embedded_blob(block: TiffBlock, entry: Entry, out: Collector, where_prefix:
     """XMP (700), IPTC (33723) and Photoshop IRB (34377) stored as TIFF tags."""
     data = block.raw(entry, MAX_BLOB_BYTES)
     tail = "" if owner == "IFD0" else f":{owner}"
-    # "MPF[1]:EXIF" → "MPF[1]:XMP"; a bare "EXIF" → "XMP"
-    pre = where_prefix[:-4] if where_prefix.endswith("EXIF") else f"{where_prefix}:"
     if entry.tag == TAG_XMP:
         from geoprivacy.attacks.metadata.xmp import parse_xmp
-        parse_xmp(data, out, f"{pre}XMP{tail}")
+        parse_xmp(data, out, _beside_exif(where_prefix, "XMP") + tail)
     elif entry.tag == TAG_IPTC:
         from geoprivacy.attacks.metadata.iptc import parse_iptc
-        parse_iptc(data, out, f"{pre}IPTC{tail}")
+        parse_iptc(data, out, _beside_exif(where_prefix, "IPTC") + tail)
     else:
         from geoprivacy.attacks.metadata.iptc import parse_photoshop_irb
-        parse_photoshop_irb(data, out, f"{pre}Photoshop{tail}")
+        parse_photoshop_irb(data, out, _beside_exif(where_prefix, "Photoshop") + tail)
 
 
 # --- GPS IFD -------------------------------------------------------------------------------
