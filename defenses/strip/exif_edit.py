@@ -42,6 +42,21 @@ class Entry(NamedTuple):   # a tuple: built ~3x faster than a dataclass
     value_len: int       # 0 when the type is unknown
 
 
+class Layout(NamedTuple):
+    """Field sizes of one TIFF flavour."""
+
+    counter: str         # struct code of the entry count (its size is ``count_size``)
+    count_size: int
+    width: int           # bytes of one entry
+    inline: int          # bytes of a value stored in the entry / of an offset
+    record: str          # struct codes of an entry: tag, type, count, value-or-offset
+    offset: str          # struct code of an offset
+
+
+CLASSIC = Layout("H", 2, 12, 4, "HHII", "I")
+BIG = Layout("Q", 8, 20, 8, "HHQQ", "Q")     # BigTIFF
+
+
 @dataclass
 class Ifd:
     pos: int
@@ -55,7 +70,7 @@ class TiffLayout:
 
     endian: str
     ifds: list[tuple[str, Ifd]] = field(default_factory=list)   # (role, ifd)
-    big: bool = False    # BigTIFF: 8-byte counts and offsets, 20-byte entries
+    sizes: Layout = CLASSIC   # BIG for BigTIFF: 8-byte counts and offsets, 20-byte entries
 
     def protected(self) -> list[tuple[int, int]]:
         """Byte ranges of every non-GPS IFD table and value: never zeroed."""
@@ -78,8 +93,7 @@ def walk(buf: bytes | bytearray, start: int = 0, end: int | None = None) -> Tiff
         raise ParseError("EXIF/TIFF block has no valid byte-order mark")
     endian = "<" if bytes(tiff[:2]) == b"II" else ">"
     magic = struct.unpack(endian + "H", tiff[2:4])[0]
-    big = magic == 43
-    if big:
+    if magic == 43:
         if len(tiff) < 16 or struct.unpack(endian + "HH", tiff[4:8]) != (8, 0):
             raise ParseError("BigTIFF header with an offset size other than 8")
         first = struct.unpack(endian + "Q", tiff[8:16])[0]
@@ -87,8 +101,8 @@ def walk(buf: bytes | bytearray, start: int = 0, end: int | None = None) -> Tiff
         first = struct.unpack(endian + "I", tiff[4:8])[0]
     else:
         raise ParseError(f"EXIF/TIFF block has a bad magic number ({magic})")
-    layout = TiffLayout(endian, big=big)
-    word = "Q" if big else "I"
+    sizes = BIG if magic == 43 else CLASSIC
+    layout = TiffLayout(endian, sizes=sizes)
     queue: list[tuple[str, int]] = [("IFD0", first)]
     seen: set[int] = set()
     index = 0
@@ -97,7 +111,7 @@ def walk(buf: bytes | bytearray, start: int = 0, end: int | None = None) -> Tiff
         if pos == 0 or pos in seen or pos + 2 > len(tiff):
             continue
         seen.add(pos)
-        ifd = _read_ifd(tiff, endian, pos, big)
+        ifd = _read_ifd(tiff, endian, pos, sizes)
         if ifd is None:
             continue
         layout.ifds.append((role, ifd))
@@ -114,7 +128,7 @@ def walk(buf: bytes | bytearray, start: int = 0, end: int | None = None) -> Tiff
                     queue.append(("SubIFD", struct.unpack_from(endian + fmt, tiff,
                                                                e.value_pos + size * k)[0]))
         if role.startswith("IFD"):
-            nxt = struct.unpack_from(endian + word, tiff, ifd.end - (8 if big else 4))[0]
+            nxt = struct.unpack_from(endian + sizes.offset, tiff, ifd.end - sizes.inline)[0]
             index += 1
             queue.append((f"IFD{index}", nxt))
     return layout
@@ -128,13 +142,12 @@ def _long(tiff: memoryview, endian: str, e: Entry) -> int:
     return struct.unpack_from(endian + "I", tiff, e.value_pos)[0]
 
 
-def _read_ifd(tiff: memoryview, endian: str, pos: int, big: bool = False) -> Ifd | None:
-    counter, width, inline, record = (("Q", 8), 20, 8, "HHQQ") if big else (("H", 2), 12, 4,
-                                                                            "HHII")
-    if pos + counter[1] > len(tiff):
+def _read_ifd(tiff: memoryview, endian: str, pos: int, sizes: Layout = CLASSIC) -> Ifd | None:
+    width, inline = sizes.width, sizes.inline
+    if pos + sizes.count_size > len(tiff):
         return None
-    count = struct.unpack_from(endian + counter[0], tiff, pos)[0]
-    first = pos + counter[1]
+    count = struct.unpack_from(endian + sizes.counter, tiff, pos)[0]
+    first = pos + sizes.count_size
     end = first + width * count + inline          # past the next-IFD pointer
     if count == 0 or count > MAX_ENTRIES or end > len(tiff):
         return None
@@ -142,7 +155,7 @@ def _read_ifd(tiff: memoryview, endian: str, pos: int, big: bool = False) -> Ifd
     limit = len(tiff)
     # iter_unpack decodes the fixed-size records in C: IFDs of 1000+ entries are common in DNGs
     for i, (tag, typ, n, pointer) in enumerate(
-            struct.iter_unpack(endian + record, tiff[first:first + width * count])):
+            struct.iter_unpack(endian + sizes.record, tiff[first:first + width * count])):
         p = first + width * i
         size = _TYPE_SIZE.get(typ, 0) * n
         if size <= inline:
@@ -156,7 +169,7 @@ def _read_ifd(tiff: memoryview, endian: str, pos: int, big: bool = False) -> Ifd
 
 
 def compact_ifd(buf: bytearray, start: int, endian: str, ifd: Ifd,
-                tags: frozenset[int], big: bool = False) -> list[Entry]:
+                tags: frozenset[int], sizes: Layout = CLASSIC) -> list[Entry]:
     """Take every entry whose tag is in ``tags`` out of ``ifd`` in one pass, in place: the
     others and the next pointer move up, the freed tail is zeroed.
 
@@ -166,13 +179,13 @@ def compact_ifd(buf: bytearray, start: int, endian: str, ifd: Ifd,
     gone = [e for e in ifd.entries if e.tag in tags]
     if not gone:
         return []
-    (counter, record), width, inline = (("Q", "HHQQ"), 20, 8) if big else (("H", "HHII"), 12, 4)
+    width, inline = sizes.width, sizes.inline
     kept = [e for e in ifd.entries if e.tag not in tags]
     table = b"".join(bytes(buf[start + e.pos:start + e.pos + width]) for e in kept)
     if not kept:
-        table = struct.pack(endian + record, 0xFFFF, 0, 0, 0)
+        table = struct.pack(endian + sizes.record, 0xFFFF, 0, 0, 0)
     nxt = bytes(buf[start + ifd.end - inline:start + ifd.end])
-    body = struct.pack(endian + counter, len(table) // width) + table + nxt
+    body = struct.pack(endian + sizes.counter, len(table) // width) + table + nxt
     span = ifd.end - ifd.pos
     buf[start + ifd.pos:start + ifd.end] = body + bytes(span - len(body))
     return gone
@@ -232,9 +245,9 @@ def strip_tags(buf: bytearray, start: int = 0, end: int | None = None, *,
         if not any(e.tag in tags for e in ifd.entries):
             continue   # (a tag moved here by an overlapping IFD is caught by verification)
         # read again: IFDs of a hostile file may overlap one already compacted
-        fresh = _read_ifd(memoryview(buf)[start:end], layout.endian, ifd.pos, layout.big)
+        fresh = _read_ifd(memoryview(buf)[start:end], layout.endian, ifd.pos, layout.sizes)
         for target in compact_ifd(buf, start, layout.endian, fresh, tags,
-                                  layout.big) if fresh else []:
+                                  layout.sizes) if fresh else []:
             removed.append(f"{prefix}:{names.get(target.tag, f'tag 0x{target.tag:04X}')}")
     return removed
 
