@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from geoprivacy.defenses.ppedcrf.crf import CRFParams, DynamicCRF, level_centres
+from geoprivacy.defenses.ppedcrf.crf import CRFParams, DynamicCRF, dense_flow, level_centres
 from geoprivacy.defenses.ppedcrf.ncp import ncp_weights
 
 WORK_WIDTH = 512   # frames are analysed at this width; noise is applied at full size
@@ -77,8 +77,7 @@ class CoherentNoise:
             noise = fresh
         else:
             if flow is None:
-                flow = cv2.calcOpticalFlowFarneback(small, self._prev_gray, None, 0.5, 3, 15, 3,
-                                                    5, 1.2, 0)
+                flow = dense_flow(self._prev_gray, small)
             scale = cw / flow.shape[1]
             flow = cv2.resize(flow, (cw, ch), interpolation=cv2.INTER_AREA) * scale
             gx, gy = np.meshgrid(np.arange(cw, dtype=np.float32), np.arange(ch, dtype=np.float32))
@@ -150,7 +149,7 @@ class PPEDCRF:
         """(N, h, w) noise standard deviation per CRF region (the analysis grid)."""
         import cv2
 
-        from geoprivacy.defenses.ppedcrf.crf import dense_flow, flow_to_grid, warp
+        from geoprivacy.defenses.ppedcrf.crf import flow_to_grid, warp
 
         small = self._work_frames(frames)
         sens = []
