@@ -126,17 +126,25 @@ def input_kind(path: str) -> str:
     return identify(path).kind
 
 
-def colliding_outputs(sources: list[str], output: str | None) -> dict[str, str]:
-    """Inputs whose output path another input already takes (same name in different folders
-    sent to one -o folder), mapped to the input that took it first."""
-    seen: dict[str, str] = {}
-    clashes: dict[str, str] = {}
-    many = len(sources) > 1
+def input_kinds(sources: list[str]) -> dict[str, str | None]:
+    """Each input's kind (see ``input_kind``); None for one that cannot be read, whose error
+    is reported when that input is processed."""
+    kinds: dict[str, str | None] = {}
     for src in sources:
         try:
-            kind = input_kind(src)
+            kinds[src] = input_kind(src)
         except OSError:
-            kind = None          # reported when the input itself is processed
+            kinds[src] = None
+    return kinds
+
+
+def colliding_outputs(kinds: dict[str, str | None], output: str | None) -> dict[str, str]:
+    """Inputs (keys of ``kinds``) whose output path another input already takes (same name in
+    different folders sent to one -o folder), mapped to the input that took it first."""
+    seen: dict[str, str] = {}
+    clashes: dict[str, str] = {}
+    many = len(kinds) > 1
+    for src, kind in kinds.items():
         key = str(Path(output_path(src, output, many, kind)).resolve())
         if key in seen:
             clashes[src] = seen[key]
@@ -252,7 +260,8 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
     redactors = load_backends(targets) if targets else {}
     classes = settings.classes or DEFAULT_CLASSES
     many = len(inputs.files) > 1
-    clashes = colliding_outputs(inputs.files, settings.output)
+    kinds = input_kinds(inputs.files)
+    clashes = colliding_outputs(kinds, settings.output)
     locate = None
 
     def fresh() -> tuple[Any, Any]:
@@ -269,7 +278,7 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
             if src in clashes:
                 raise GeoprivacyError(f"its output name is already taken by {clashes[src]}; "
                                       "protect them into different folders")
-            kind = input_kind(src)
+            kind = kinds[src] or input_kind(src)   # unreadable: raise its error now
             if kind not in ("photo", "video"):
                 raise GeoprivacyError(f"not a photo or video ({kind})")
             dst = output_path(src, settings.output, many, kind)
