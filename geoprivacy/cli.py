@@ -490,9 +490,9 @@ def attackers() -> None:
     from geoprivacy.attacks import ATTACKERS
     for plugin in ATTACKERS:
         extra = f" (needs geoprivacy[{plugin.extra}])" if plugin.extra else ""
-        missing = plugin.needs() if plugin.available() else None
-        state = "not installed" if not plugin.available() else \
-            "needs weights" if missing else "available"
+        installed = plugin.available()
+        missing = plugin.needs() if installed else None
+        state = "not installed" if not installed else "needs weights" if missing else "available"
         tail = f"; missing here: {missing}" if missing else ""
         click.echo(f"{plugin.name:12} {state:14} {plugin.description}{extra}{tail}")
 
