@@ -92,16 +92,30 @@ def print_rows(rows: list[tuple[str, str]]) -> None:
         print(f"{key.ljust(width)}  {value}")
 
 
+def timed_rss(cmd: list[str]) -> tuple[float, int, subprocess.CompletedProcess[str]]:
+    """Seconds and this child's own peak RSS (KiB, from wait4) of one command."""
+    import tempfile
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
+    return seconds, usage.ru_maxrss, done
+
+
 def protect_cli(clip: Path, out: Path, args: list[str]) -> dict[str, object]:
     """Run `geoprivacy protect CLIP -o OUT ARGS` once; its first result with wall-clock fps
-    (end to end: model loading, processing, encoding, verification) and the pipeline's own fps.
+    (end to end: model loading, processing, encoding, verification), the pipeline's own fps
+    and the command's peak memory.
     """
     report = out.with_suffix(".json")
     cmd = [*geoprivacy_exe(), "protect", str(clip), "-o", str(out), "--format", "json",
            "--report", str(report), "--min-utility", "0", "-q", *args]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - start
+    wall, peak_kib, proc = timed_rss(cmd)
     if not report.exists():
         return {"error": (proc.stderr.strip().splitlines() or ["no report"])[-1]}
     res = json.loads(report.read_text())["results"][0]
@@ -109,4 +123,4 @@ def protect_cli(clip: Path, out: Path, args: list[str]) -> dict[str, object]:
     return {"map_kept": u.get("kept"), "objects": u.get("objects"), "psnr": q["psnr_db"],
             "ssim": q["ssim"], "flicker": q["flicker"], "fps": q["frames"] / wall,
             "fps_pipeline": q["fps"], "frames": q["frames"],
-            "privacy": p.get("summary"), "seconds": wall}
+            "privacy": p.get("summary"), "seconds": wall, "peak_mib": peak_kib / 1024}

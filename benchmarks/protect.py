@@ -13,19 +13,18 @@ should be about equal since frames stream in batches.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = Path(os.environ.get("GEOPRIVACY_SHARED_DATA", REPO.parent / "shared" / "data"))
-CLI = [sys.executable, "-c", "from geoprivacy.cli import run; run()"]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _bench import protect_cli, timed_rss  # noqa: E402
 
 
 def make_clips(work: Path, frames: int) -> dict[str, Path]:
@@ -84,20 +83,6 @@ def longer(clip: Path, times: int, work: Path) -> Path:
     return dst
 
 
-def timed(cmd: list[str]) -> tuple[float, int, subprocess.CompletedProcess[str]]:
-    """Seconds and this child's own peak RSS (KiB, from wait4) of one command."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
-    return seconds, usage.ru_maxrss, done
-
-
 def frame_count(clip: Path) -> int:
     import av
     with av.open(str(clip)) as c:
@@ -105,25 +90,18 @@ def frame_count(clip: Path) -> int:
 
 
 def run_protect(clip: Path, method: str, work: Path) -> dict[str, object]:
-    report = work / f"{clip.stem}-{method}.json"
-    cmd = CLI + ["protect", str(clip), "-o", str(work / f"{clip.stem}-{method}.mp4"),
-                 "--method", method, "--preset", "veryfast", "--format", "json", "--report",
-                 str(report), "--min-utility", "0", "-q"]
-    seconds, peak, proc = timed(cmd)
-    if not report.exists():
-        return {"method": method, "error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
-    res = json.loads(report.read_text())["results"][0]
-    return {"method": method, "seconds": seconds, "fps_total": frame_count(clip) / seconds,
-            "fps_pipeline": res["quality"]["fps"], "peak_mib": peak / 1024,
-            "psnr": res["quality"]["psnr_db"], "map_kept": res["utility_after"].get("kept")}
+    row = protect_cli(clip, work / f"{clip.stem}-{method}.mp4",
+                      ["--method", method, "--preset", "veryfast"])
+    return {"method": method, **row, "fps_total": row["fps"]} if "error" not in row \
+        else {"method": method, "error": row["error"]}
 
 
 def run_floor(clip: Path, work: Path) -> dict[str, object]:
     code = ("import sys; from geoprivacy.media.video import transcode, EncodeSettings; "
             "transcode(sys.argv[1], sys.argv[2], lambda a, i: a, "
             "settings=EncodeSettings(preset='veryfast'))")
-    seconds, peak, proc = timed([sys.executable, "-c", code, str(clip),
-                                 str(work / f"{clip.stem}-floor.mp4")])
+    seconds, peak, proc = timed_rss([sys.executable, "-c", code, str(clip),
+                                     str(work / f"{clip.stem}-floor.mp4")])
     if proc.returncode:
         return {"method": "PyAV floor", "error": proc.stderr.strip()[-200:]}
     return {"method": "PyAV decode+encode (floor)", "seconds": seconds,
@@ -134,7 +112,8 @@ def run_deface(clip: Path, work: Path) -> dict[str, object]:
     exe = shutil.which("deface") or str(Path(sys.executable).parent / "deface")
     if not Path(exe).exists():
         return {"method": "deface", "error": "deface is not installed"}
-    seconds, peak, proc = timed([exe, str(clip), "-o", str(work / f"{clip.stem}-deface.mp4")])
+    seconds, peak, proc = timed_rss([exe, str(clip), "-o",
+                                     str(work / f"{clip.stem}-deface.mp4")])
     if proc.returncode:
         return {"method": "deface", "error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
     return {"method": "deface", "seconds": seconds, "fps_total": frame_count(clip) / seconds,
