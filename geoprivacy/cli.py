@@ -241,6 +241,19 @@ def strip(paths: tuple[str, ...], output_dir: str | None, in_place: bool, force:
                        journal=journal, resume=resume))
 
 
+def _parse_level_weights(value: str | None) -> tuple[float, ...] | None:
+    if not value:
+        return None
+    try:
+        weights = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        weights = ()
+    if len(weights) != 3 or min(weights) < 0 or max(weights) <= 0:
+        raise click.BadParameter("expected three weights ≥ 0, low to high sensitivity, at least "
+                                 "one above 0, e.g. 0.2,0.6,1")
+    return weights
+
+
 def _parse_truth(value: str | None) -> tuple[float, float] | None:
     if not value:
         return None
@@ -297,6 +310,9 @@ def _parse_truth(value: str | None) -> tuple[float, float] | None:
 @click.option("--sigma0", type=float, help="ppedcrf: noise σ₀ on the 0-255 scale (default 8), "
               "scaled by sensitivity and the normalized control penalty.")
 @click.option("--alpha", type=float, help="ppedcrf: largest NCP weight (default 1.0).")
+@click.option("--level-weights", callback=lambda ctx, param, value: _parse_level_weights(value),
+              help="ppedcrf: NCP weight per sensitivity level, low to high (default 0.2,0.6,1); "
+                   "0,0,1 spends the whole budget on the most sensitive regions.")
 @click.option("--iid-noise", is_flag=True, help="ppedcrf: re-draw i.i.d. noise every frame (the "
               "paper's) instead of noise that follows the scene (less flicker).")
 @click.option("--sensitivity-every", type=int, help="ppedcrf: recompute sensitivity every K "
@@ -324,7 +340,7 @@ def protect(paths: tuple[str, ...], output: str | None, method: str, device: str
             classes: str, anonymize: str, mask_text: bool, index: str | None,
             truth: str | None, min_utility: float, crf: int,
             preset: str, sigma: float | None, block: int | None, sigma0: float | None,
-            alpha: float | None, iid_noise: bool, sensitivity_every: int | None, noise: str,
+            alpha: float | None, level_weights: tuple[float, ...] | None, iid_noise: bool, sensitivity_every: int | None, noise: str,
             epsilon: float | None, steps: int | None, ensemble: str, train_sens: int | None,
             fmt: str, report_path: str | None, resume: bool, labels: str | None,
             quiet: bool) -> None:
@@ -351,7 +367,8 @@ def protect(paths: tuple[str, ...], output: str | None, method: str, device: str
         params["block"] = block
     if method == "ppedcrf":
         for key, value in (("sigma0", sigma0), ("alpha", alpha),
-                           ("sensitivity_every", sensitivity_every)):
+                           ("sensitivity_every", sensitivity_every),
+                           ("level_weights", level_weights)):
             if value is not None:
                 params[key] = value
         params["coherent"] = not iid_noise

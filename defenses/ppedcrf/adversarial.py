@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 
 from geoprivacy.defenses.ppedcrf.crf import grid_flow, warp
-from geoprivacy.defenses.ppedcrf.ncp import ncp_weights
 from geoprivacy.defenses.ppedcrf.perturb import PPEDCRF, upsample
 from geoprivacy.errors import GeoprivacyError
 
@@ -306,8 +305,7 @@ class AdversarialPPEDCRF:
         self.base.amplitude(small)
         labels = self.base.last_labels
         assert labels is not None
-        return np.stack([ncp_weights(lab, self.base.alpha, self.base.crf_params.levels)
-                         for lab in labels])
+        return np.stack([self.base.ncp(lab) for lab in labels])
 
     def _init(self, small: np.ndarray) -> np.ndarray | None:
         """Warm start: the previous perturbation carried by optical flow, chained."""

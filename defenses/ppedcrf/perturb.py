@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from geoprivacy.defenses.ppedcrf.crf import CRFParams, DynamicCRF, dense_flow, level_centres
-from geoprivacy.defenses.ppedcrf.ncp import ncp_weights
+from geoprivacy.defenses.ppedcrf.ncp import DEFAULT_LEVEL_WEIGHTS, ncp_weights
 
 WORK_WIDTH = 512   # frames are analysed at this width; noise is applied at full size
 FLOW_WIDTH = 256   # optical flow width: 4x cheaper than WORK_WIDTH, finer than the CRF grid
@@ -109,6 +109,9 @@ class PPEDCRF:
     sensitivity: Any                       # frames (N,H,W,3) uint8 -> (N,h,w) in [0,1]
     sigma0: float = 8.0
     alpha: float = 1.0
+    #: NCP raw weight per sensitivity level, low to high (see ncp.ncp_weights); (0, 0, 1)
+    #: spends the whole budget on the most sensitive level.
+    level_weights: tuple[float, ...] = DEFAULT_LEVEL_WEIGHTS
     coherent: bool = True
     crf_params: CRFParams = field(default_factory=CRFParams)
     device: str = "cpu"
@@ -122,6 +125,12 @@ class PPEDCRF:
     last_flows: list[np.ndarray | None] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
+        weights = tuple(float(w) for w in self.level_weights)
+        if weights != DEFAULT_LEVEL_WEIGHTS and (
+                len(weights) != self.crf_params.levels or min(weights) < 0 or max(weights) <= 0):
+            raise ValueError(f"level weights {weights}: need {self.crf_params.levels} values "
+                             "≥ 0, at least one above 0 (one per sensitivity level, low to high)")
+        self.level_weights = weights
         self._crf = DynamicCRF(self.crf_params, self.device, self.warp_previous)
         self._noise: CoherentNoise | None = None
         self._count = 0
@@ -176,9 +185,15 @@ class PPEDCRF:
         s = np.stack(sens)
         labels = self._crf(s, small, flows)
         self.last_labels, self.last_sensitivity = labels, s
-        weights = ncp_weights(labels, self.alpha, self.crf_params.levels)
+        weights = self.ncp(labels)
         level_s = level_centres(self.crf_params.levels)[labels]
         return (self.sigma0 * level_s * weights).astype(np.float32)
+
+    def ncp(self, labels: np.ndarray) -> np.ndarray:
+        """Normalised control penalty weights for CRF label maps, with this defense's α and
+        level weights."""
+        return ncp_weights(labels, self.alpha, self.crf_params.levels,
+                           base=tuple(self.level_weights))
 
     def __call__(self, frames: np.ndarray, fg: np.ndarray, rng: np.random.Generator
                  ) -> np.ndarray:

@@ -212,11 +212,12 @@ def test_protect_cli_runs_adversarial_noise_with_an_index(tmp_path, encoder, gal
     result = CliRunner().invoke(main, [
         "protect", str(src), "-o", str(out), "--method", "ppedcrf", "--noise", "adversarial",
         "--steps", "2", "--epsilon", "6", "--index", str(index), "--no-foreground",
-        "--device", "cpu", "-q", "--format", "json"])
+        "--level-weights", "0,0.5,1", "--device", "cpu", "-q", "--format", "json"])
     assert result.exit_code in (0, 1), result.output
     report = json.loads(result.output)
     (entry,) = report["results"]
     assert entry["params"]["noise"] == "adversarial" and entry["params"]["epsilon"] == 6
+    assert entry["params"]["level_weights"] == [0, 0.5, 1]
     assert entry["privacy_after"]["retrieval"]["checked"]
     with Image.open(out) as im:
         assert im.size == (SIZE[0], SIZE[1])

@@ -97,3 +97,16 @@ def test_sensitivity_every_k_frames_follows_the_scene() -> None:
     carried = defense.last_sensitivity[2]           # frame 2: warped from frame 0
     fresh = sens(clip[2:3])[0]
     assert np.abs(carried - fresh).mean() < np.abs(defense.last_sensitivity[0] - fresh).mean()
+
+
+def test_level_weights_put_the_whole_budget_on_the_most_sensitive_level() -> None:
+    x = frames(1)
+    spread = PPEDCRF(FixedSensitivity()).amplitude(x)[0]
+    top_only = PPEDCRF(FixedSensitivity(), level_weights=(0.0, 0.0, 1.0)).amplitude(x)[0]
+    assert spread[:, 80:].max() > 0                      # the default spreads some to the rest
+    assert top_only[:, 80:].max() == 0                   # (0,0,1): nothing outside the top level
+    assert top_only[:, :48].max() == pytest.approx(spread[:, :48].max())
+    with pytest.raises(ValueError, match="level weights"):
+        PPEDCRF(FixedSensitivity(), level_weights=(1.0, 2.0))
+    with pytest.raises(ValueError, match="level weights"):
+        PPEDCRF(FixedSensitivity(), level_weights=(0.0, 0.0, 0.0))
