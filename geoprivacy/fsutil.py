@@ -11,7 +11,8 @@ from typing import IO, Iterator
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", *,
                  encoding: str | None = "utf-8") -> Iterator[IO]:
-    """Write to a 0600 temp file in the target's folder and rename it over the target on success.
+    """Write to a 0600 temp file in the target's folder and rename it over the target on success
+    (see ``publish`` for the final mode).
 
     A crash or exception leaves the old file (or nothing) in place, never half a file.
     """
@@ -23,7 +24,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", *,
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        publish(tmp, target)
 
 
 @contextlib.contextmanager
@@ -36,7 +37,33 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     with temp_file(directory, ".geoprivacy-", suffix) as (fd, tmp):
         os.close(fd)
         yield tmp
-        os.replace(tmp, target)
+        publish(tmp, target)
+
+
+def publish(tmp: str, target: str) -> None:
+    """Rename a finished temp file over ``target`` with the mode a plain ``open()`` would have
+    given it (the replaced file's, else 0666 less the umask): temp files are 0600 while being
+    written, but an output kept 0600 is one a web server or a colleague cannot read."""
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()
+    os.chmod(tmp, mode)
+    os.replace(tmp, target)
+
+
+def _umask() -> int:
+    """This process's umask, without the race of setting it (Linux); else set and restore."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager

@@ -34,3 +34,26 @@ def test_folders_of_dead_runs_are_removed_live_ones_kept() -> None:
     finally:
         for path in (live, other_kind):
             os.rmdir(path)
+
+
+def test_outputs_get_the_mode_open_would_give(tmp_path) -> None:
+    from geoprivacy.fsutil import atomic_path, atomic_write
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "out.mp4") as path:
+            open(path, "wb").close()
+        with atomic_write(tmp_path / "report.json") as fh:
+            fh.write("{}")
+        assert stat.S_IMODE(os.stat(tmp_path / "out.mp4").st_mode) == 0o644
+        assert stat.S_IMODE(os.stat(tmp_path / "report.json").st_mode) == 0o644
+        os.umask(0o077)
+        with atomic_path(tmp_path / "private.png") as path:
+            open(path, "wb").close()
+        assert stat.S_IMODE(os.stat(tmp_path / "private.png").st_mode) == 0o600
+        os.chmod(tmp_path / "out.mp4", 0o640)       # replacing a file keeps its mode
+        with atomic_path(tmp_path / "out.mp4") as path:
+            open(path, "wb").close()
+        assert stat.S_IMODE(os.stat(tmp_path / "out.mp4").st_mode) == 0o640
+    finally:
+        os.umask(old)
