@@ -16,6 +16,7 @@ from PIL import Image
 
 from geoprivacy.errors import GeoprivacyError
 from geoprivacy.geo import haversine_km
+from geoprivacy.media.video import main_video_stream
 from geoprivacy.types import Evidence, EvidenceKind, MediaItem
 
 #: Frames taken from one video at most (bounds time and memory on long recordings).
@@ -112,9 +113,10 @@ def video_frames(path: str, *, every_s: float | None = None, every_m: float | No
     except (av.FFmpegError, OSError) as exc:
         raise GeoprivacyError(f"cannot open video {path}: {exc}") from None
     with container:
-        if not container.streams.video:
-            raise GeoprivacyError(f"{path} has no video stream")
-        stream = container.streams.video[0]
+        try:
+            stream = main_video_stream(container)
+        except GeoprivacyError as exc:
+            raise GeoprivacyError(f"{path}: {exc}") from None
         last_t: float | None = None
         last_pos: tuple[float, float] | None = None
         taken = 0
@@ -146,10 +148,10 @@ def video_duration(path: str) -> float | None:
         with av.open(path) as container:
             if container.duration:
                 return container.duration / 1_000_000
-            stream = container.streams.video[0] if container.streams.video else None
+            stream = main_video_stream(container)
             if stream is not None and stream.duration and stream.time_base:
                 return float(stream.duration * stream.time_base)
-    except (av.FFmpegError, OSError):
+    except (av.FFmpegError, OSError, GeoprivacyError):
         return None
     return None
 

@@ -18,7 +18,7 @@ from geoprivacy.defenses.quality import flicker, psnr, ssim
 from geoprivacy.defenses.utility import Box, mean_average_precision
 from geoprivacy.errors import GeoprivacyError
 from geoprivacy.fsutil import atomic_path
-from geoprivacy.media.video import EncodeSettings, iter_frames, transcode
+from geoprivacy.media.video import EncodeSettings, dropped_streams, iter_frames, transcode
 from geoprivacy.types import DefenseResult
 
 Defense = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
@@ -56,6 +56,7 @@ class Outcome:
     output_bytes: int
     foreground_boxes: int
     indices: list[int] = field(default_factory=lambda: [0])   # frame index of each sample
+    dropped: list[str] = field(default_factory=list)   # streams left out of the output
 
 
 def protect_photo(src: str, dst: str, defense: Defense, masker: ForegroundMasker | NoForeground,
@@ -135,7 +136,7 @@ def protect_video(src: str, dst: str, defense: Defense, masker: ForegroundMasker
                               f"sampled vs {len(originals)})")
     return Outcome(originals, protected, perturbations, seconds, stats["frames_out"],
                    os.path.getsize(src), os.path.getsize(dst), masker.boxes_seen,
-                   [i for i, _, _ in sampled])
+                   [i for i, _, _ in sampled], dropped_streams(src))
 
 
 def quality_report(outcome: Outcome) -> dict[str, Any]:

@@ -91,6 +91,8 @@ def render_table(report: ProtectReport) -> str:
         meta = p.get("metadata", {})
         priv = p.get("summary") or (f"metadata: {meta.get('locations')} location(s) left"
                                     if meta else "privacy not checked")
+        if p.get("dropped_streams"):
+            priv += f"; left out: {', '.join(p['dropped_streams'])}"
         lines.append(f"{r.input} -> {r.output}: {r.method}; PSNR {q['psnr_db']} dB, SSIM "
                      f"{q['ssim']}, flicker {q['flicker']}, {q['fps']} fps; {util}; {priv}")
     for path, why in report.failures:
@@ -299,6 +301,8 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
             after = metadata_privacy(dst)
             privacy_before: dict[str, Any] = {"metadata": before}
             privacy_after: dict[str, Any] = {"metadata": after, "checked": after["checked"]}
+            if outcome.dropped:
+                privacy_after["dropped_streams"] = outcome.dropped
             if after["locations"]:
                 privacy_after["attacker_succeeds"] = True
                 privacy_after["why"] = f"location metadata left in the output: {after['where']}"

@@ -59,11 +59,17 @@ def video_frames(path: str, count: int = 3) -> Iterator[tuple[str, np.ndarray]]:
     info = probe(path)
     total = info.frames or int((info.duration_s or 0) * (info.fps or 0)) or count
     every = max(1, total // max(1, count))
+    decoded = 0
     try:
         for index, _t, rgb in iter_frames(path, every=every, max_frames=count):
+            decoded += 1
             yield f"frame {index}", rgb
+    except GeoprivacyError:
+        raise
     except Exception as exc:  # noqa: BLE001 - PyAV raises many error types for broken streams
         raise GeoprivacyError(f"cannot decode video: {exc}") from None
+    if not decoded:     # nothing looked at is "not checked", never "nothing found"
+        raise GeoprivacyError("no video frame could be decoded")
 
 
 def media_frames(path: str, kind: str, count: int = 3) -> list[tuple[str, np.ndarray]]:

@@ -20,7 +20,8 @@ from typing import Any, Callable, Iterator
 
 from geoprivacy.errors import GeoprivacyError
 from geoprivacy.fsutil import atomic_path, atomic_write
-from geoprivacy.media.video import EncodeSettings, FrameBatchFn, add_video_output, encode_batch
+from geoprivacy.media.video import (EncodeSettings, FrameBatchFn, add_video_output, encode_batch,
+                                    main_video_stream)
 
 DEFAULT_SEGMENT_SECONDS = 10.0
 
@@ -41,7 +42,7 @@ def plan(src: str, seconds: float = DEFAULT_SEGMENT_SECONDS) -> list[Segment]:
     import av
 
     with av.open(src) as c:
-        v = c.streams.video[0]
+        v = main_video_stream(c)
         tb = v.time_base
         keys: list[tuple[int, int]] = []       # (pts, frames before it)
         count = 0
@@ -67,7 +68,7 @@ def _frames(src: str, seg: Segment) -> Iterator[Any]:
     import av
 
     with av.open(src) as c:
-        v = c.streams.video[0]
+        v = main_video_stream(c)
         v.thread_type = "AUTO"
         if seg.number:
             c.seek(seg.start_pts, stream=v, backward=True, any_frame=False)
@@ -86,7 +87,7 @@ def encode_segment(src: str, dst: str, seg: Segment, process: FrameBatchFn, *,
     import av
 
     with av.open(src) as c:
-        vin = c.streams.video[0]
+        vin = main_video_stream(c)
         rate, tb = vin.average_rate or Fraction(30), vin.time_base
         width, height = vin.codec_context.width, vin.codec_context.height
     frames = 0

@@ -1,8 +1,9 @@
 """Streaming video I/O with PyAV: decode frames in batches, re-encode only the picture.
 
 Memory stays flat in video length (one batch of frames at a time). Every frame keeps its
-presentation timestamp (variable frame rate survives), audio and other non-video streams are
-copied packet for packet, and the display rotation is carried over.
+presentation timestamp (variable frame rate survives), audio is copied packet for packet, and
+the display rotation is carried over. Data and subtitle streams (GPS tracks, telemetry) and
+cover pictures are left out (see ``dropped_streams``).
 """
 
 from __future__ import annotations
@@ -47,15 +48,48 @@ class EncodeSettings:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def main_video_stream(container: Any) -> Any:
+    """The first video stream that is a moving picture: MOV/MP4 files may carry a cover
+    picture (an attached JPEG) as a "video" stream, sometimes before the real one."""
+    import av
+
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    raise GeoprivacyError("no video stream" if not container.streams.video
+                          else "no video stream (only a cover picture)")
+
+
+def dropped_streams(path: str) -> list[str]:
+    """What re-encoding leaves out: every stream but the main video and the audio, e.g.
+    GoPro GPMF or dashcam GPS data tracks, subtitle tracks (DJI writes GPS into them), cover
+    pictures. Best effort: an unreadable file has already failed elsewhere."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            main = main_video_stream(container)
+            out = []
+            for s in container.streams:
+                if s is main or s.type == "audio":
+                    continue
+                kind = "cover picture" if s.type == "video" else f"{s.type} stream"
+                name = s.codec_context.name if s.codec_context else None
+                handler = "".join(c for c in (s.metadata or {}).get("handler_name", "")
+                                  if c.isprintable()).strip()   # MP4 keeps a length byte
+                out.append(f"{kind} ({handler or name or s.codec_tag or '?'})")
+            return out
+    except (av.error.FFmpegError, GeoprivacyError, OSError):
+        return []
+
+
 def probe(path: str) -> VideoInfo:
     """Video stream facts, read from the container (no full decode)."""
     import av
 
     try:
         with av.open(path) as container:
-            if not container.streams.video:
-                raise GeoprivacyError("no video stream")
-            stream = container.streams.video[0]
+            stream = main_video_stream(container)
             rate = stream.average_rate or stream.guessed_rate or Fraction(0)
             duration = (float(stream.duration * stream.time_base) if stream.duration
                         else (container.duration / 1e6 if container.duration else None))
@@ -114,7 +148,7 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
     """Decode ``src``, pass RGB frame batches (N×H×W×3 uint8) through ``process``, encode ``dst``.
 
     ``process`` gets the batch and the frames' indices and returns the new batch (same shape).
-    Audio and other non-video streams are copied untouched. Returns counts for verification.
+    Audio streams are copied untouched; the rest is left out. Returns counts for verification.
     """
     import av
 
@@ -129,9 +163,7 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
     except av.error.FFmpegError as exc:
         raise GeoprivacyError(f"cannot open video: {exc}") from None
     with inp:
-        if not inp.streams.video:
-            raise GeoprivacyError("no video stream")
-        vin = inp.streams.video[0]
+        vin = main_video_stream(inp)
         vin.thread_type = "AUTO"
         copied = [s for s in inp.streams if s.type == "audio"]
         with av.open(dst, "w", format=fmt) as out:
@@ -156,18 +188,25 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
                     on_progress(len(pending))
                 pending.clear()
 
-            for packet in inp.demux(vin, *copied):
-                if packet.stream.index in mapping:
-                    if packet.dts is None:
+            try:
+                for packet in inp.demux(vin, *copied):
+                    if packet.stream.index in mapping:
+                        if packet.dts is None:
+                            continue
+                        packet.stream = mapping[packet.stream.index]
+                        out.mux(packet)
                         continue
-                    packet.stream = mapping[packet.stream.index]
-                    out.mux(packet)
-                    continue
-                for frame in packet.decode():
-                    frames_in += 1
-                    pending.append(frame)
-                    if len(pending) >= batch:
-                        flush()
+                    for frame in packet.decode():
+                        frames_in += 1
+                        pending.append(frame)
+                        if len(pending) >= batch:
+                            flush()
+            except av.error.FFmpegError as exc:
+                raise GeoprivacyError(f"cannot decode video after frame {frames_in}: "
+                                      f"{exc}") from None
+            if not frames_in:
+                raise GeoprivacyError("no video frame could be decoded (the stream is empty "
+                                      "or unreadable)")
             flush()
             for packet in vout.encode(None):
                 out.mux(packet)
@@ -180,11 +219,24 @@ def iter_frames(path: str, *, every: int = 1, max_frames: int | None = None,
     """(index, seconds, RGB array) for every ``every``-th frame, streaming."""
     import av
 
-    with av.open(path) as container:
-        stream = container.streams.video[0]
+    try:
+        container = av.open(path)
+    except av.error.FFmpegError as exc:
+        raise GeoprivacyError(f"cannot read video: {exc}") from None
+    with container:
+        stream = main_video_stream(container)
         stream.thread_type = "AUTO"
         yielded = 0
-        for i, frame in enumerate(container.decode(stream)):
+        frames = container.decode(stream)
+        i = -1
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                return
+            except av.error.FFmpegError as exc:
+                raise GeoprivacyError(f"cannot decode video after frame {i + 1}: {exc}") from None
+            i += 1
             if i % every:
                 continue
             t = float(frame.pts * frame.time_base) if frame.pts is not None else float("nan")

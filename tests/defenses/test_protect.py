@@ -124,3 +124,16 @@ def test_output_extension_follows_the_content() -> None:
     assert output_path("/a/photo.mp4", None, False, "photo") == "/a/photo.protected.jpg"
     assert output_path("/a/photo.png", None, False, "photo") == "/a/photo.protected.png"
     assert output_path("/a/drive.avi", None, False, "video") == "/a/drive.protected.mp4"
+
+
+def test_left_out_streams_are_reported(tmp_path: Path) -> None:
+    from tests.geoprivacy.test_video import with_cover_picture
+
+    src = with_cover_picture(tmp_path / "cover.mp4")
+    out = cli("protect", str(src), "--method", "blur", "--no-foreground", "--min-utility", "0",
+              "-q")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "left out: cover picture (mjpeg)" in out.stdout
+    dst = tmp_path / "cover.protected.mp4"
+    with av.open(str(dst)) as c:
+        assert [s.type for s in c.streams] == ["video"]

@@ -56,3 +56,64 @@ def test_bad_output_extension_is_a_clear_error(tmp_path: Path) -> None:
     from geoprivacy.errors import GeoprivacyError
     with pytest.raises(GeoprivacyError, match="unsupported output extension"):
         transcode(str(CLIP), str(tmp_path / "x.gif"), lambda a, i: a)
+
+
+def test_an_empty_video_stream_is_an_error_and_leaves_no_output(tmp_path: Path) -> None:
+    """QuickTime.mov declares 149 frames but holds no media data: nothing was looked at, so it
+    must be an error (never a silent empty output, never "nothing found")."""
+    from geoprivacy.cues.frames import video_frames
+    from geoprivacy.errors import GeoprivacyError
+
+    skeleton = SHARED_DATA / "videos" / "QuickTime.mov"
+    out = tmp_path / "out.mov"
+    with pytest.raises(GeoprivacyError, match="no video frame could be decoded"):
+        transcode(str(skeleton), str(out), lambda a, i: a)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(GeoprivacyError, match="no video frame could be decoded"):
+        list(video_frames(str(skeleton)))
+    with pytest.raises(GeoprivacyError, match="cannot read video"):
+        list(iter_frames(str(tmp_path / "missing.mp4")))
+
+
+def with_cover_picture(path: Path) -> Path:
+    """An MP4 whose container also holds a cover picture (an attached 16×16 JPEG)."""
+    with av.open(str(path), "w", format="mp4") as out:
+        pic = out.add_stream("mjpeg", rate=1)
+        pic.width = pic.height = 16
+        pic.pix_fmt = "yuvj420p"
+        pic.disposition = av.stream.Disposition.attached_pic
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        cover = av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), format="rgb24")
+        for packet in [*pic.encode(cover.reformat(format="yuvj420p")), *pic.encode(None)]:
+            out.mux(packet)
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8),
+                                               format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    return path
+
+
+def test_the_cover_picture_is_not_the_video_and_is_dropped(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from geoprivacy.errors import GeoprivacyError
+    from geoprivacy.media.video import main_video_stream
+
+    def stream(disposition: int) -> SimpleNamespace:
+        return SimpleNamespace(disposition=av.stream.Disposition(disposition))
+
+    cover, movie = stream(1024), stream(1)
+    assert main_video_stream(SimpleNamespace(streams=SimpleNamespace(video=[cover, movie]))) \
+        is movie
+    with pytest.raises(GeoprivacyError, match="only a cover picture"):
+        main_video_stream(SimpleNamespace(streams=SimpleNamespace(video=[cover])))
+
+    src = with_cover_picture(tmp_path / "cover.mp4")
+    out = tmp_path / "out.mp4"
+    stats = transcode(str(src), str(out), lambda a, i: a)
+    assert stats["frames_out"] == 10 and probe(str(out)).width == 64
+    with av.open(str(out)) as c:
+        assert [s.codec_context.name for s in c.streams] == ["h264"]
