@@ -33,7 +33,7 @@ def decode_photo(path: str | os.PathLike[str]) -> Any:
             if img.width * img.height > MAX_PIXELS:
                 raise GeoprivacyError(f"image too large to analyse ({img.width}x{img.height})")
             img.load()
-            return ImageOps.exif_transpose(img).convert("RGB")
+            return to_rgb8(ImageOps.exif_transpose(img))
     except GeoprivacyError:
         raise
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
@@ -41,6 +41,27 @@ def decode_photo(path: str | os.PathLike[str]) -> Any:
     except Exception as exc:  # noqa: BLE001 - decoder plugins raise anything (pillow-heif:
         # EOFError on a truncated HEIC), and one bad photo must not abort the run
         raise GeoprivacyError(f"cannot decode image: {type(exc).__name__}: {exc}") from None
+
+
+#: Pillow modes with more than 8 bits per sample, which ``convert("RGB")`` clips at 255.
+_DEEP_MODES = ("I", "F", "I;16", "I;16L", "I;16B", "I;16N")
+
+
+def to_rgb8(img: Any) -> Any:
+    """RGB, 8 bits: a 16-bit or float single band (thermal, multispectral, scientific TIFFs)
+    stretched from its 0.5th to 99.5th percentile, as a viewer shows it — Pillow's own
+    conversion clips it to a white (or black) page that no attacker can look at."""
+    from PIL import Image
+
+    if img.mode not in _DEEP_MODES:
+        return img.convert("RGB")
+    values = np.asarray(img, dtype=np.float32)
+    finite = values[np.isfinite(values)]
+    low, high = np.percentile(finite, (0.5, 99.5)) if finite.size else (0.0, 0.0)
+    if high <= low:
+        high = low + 1.0
+    scaled = np.clip((np.nan_to_num(values, nan=low) - low) * (255.0 / (high - low)), 0, 255)
+    return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
 
 
 def _register_heif() -> None:

@@ -47,3 +47,24 @@ def test_broken_inputs_are_one_line_errors(tmp_path) -> None:
         else:
             assert len(frames) <= 3
 
+
+
+def test_deep_single_band_photos_are_stretched_not_clipped(tmp_path) -> None:
+    """A 16-bit multispectral band (here the corpus' DJI TIFF, values 4096..65408) must not
+    decode to a white page: Pillow's convert('RGB') clips every value above 255."""
+    from PIL import Image
+
+    from geoprivacy.cues.frames import to_rgb8
+
+    dji = photo_rgb(str(SHARED_DATA / "photos" / "Issue_555_1.tif"))
+    assert dji.shape == (1300, 1600, 3) and dji.std() > 20
+    ramp = np.linspace(1000, 60000, 64 * 64).reshape(64, 64).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "ramp.tif")
+    out = photo_rgb(str(tmp_path / "ramp.tif"))
+    assert out[0, 0, 0] == 0 and out[-1, -1, 0] == 255
+    assert (np.diff(out[..., 0].ravel().astype(int)) >= 0).all()      # order is kept
+    flat = to_rgb8(Image.fromarray(np.full((8, 8), 7.0, np.float32), "F"))
+    assert np.asarray(flat).shape == (8, 8, 3)                        # constant: no division
+    holes = np.full((8, 8), np.nan, np.float32)
+    holes[0, 0] = 1.0
+    assert np.asarray(to_rgb8(Image.fromarray(holes, "F"))).shape == (8, 8, 3)
