@@ -24,6 +24,11 @@ from geoprivacy.types import DefenseResult
 Defense = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
 
+#: What protect writes a photo as, by output extension (JPEG for anything it cannot write).
+PHOTO_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
+                 ".tif": "TIFF", ".tiff": "TIFF"}
+
+
 @dataclass
 class ProtectOptions:
     """Everything a protect run needs besides the defense itself."""
@@ -73,9 +78,15 @@ def protect_photo(src: str, dst: str, defense: Defense, masker: ForegroundMasker
     out = defense(batch, masks, np.random.default_rng(options.seed))[0]
     with Image.open(src) as original:
         icc = original.info.get("icc_profile")
-    fmt = "PNG" if dst.lower().endswith(".png") else "JPEG"
+    fmt = PHOTO_FORMATS.get(os.path.splitext(dst)[1].lower())
+    if fmt is None:
+        raise GeoprivacyError(f"unsupported output extension for a photo "
+                              f"{os.path.splitext(dst)[1]!r}; use one of "
+                              f"{', '.join(sorted(PHOTO_FORMATS))}")
     with atomic_path(dst) as tmp:
-        save: dict[str, Any] = {"quality": options.jpeg_quality} if fmt == "JPEG" else {}
+        save: dict[str, Any] = {"JPEG": {"quality": options.jpeg_quality},
+                                "WEBP": {"quality": options.jpeg_quality},
+                                "TIFF": {"compression": "tiff_adobe_deflate"}}.get(fmt, {})
         if icc:
             save["icc_profile"] = icc
         Image.fromarray(out).save(tmp, fmt, **save)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from geoprivacy.defenses.protect.pipeline import PHOTO_FORMATS
 from geoprivacy.errors import GeoprivacyError
 from geoprivacy.types import DefenseResult
 
@@ -43,7 +44,7 @@ class ProtectReport:
                 "exit_code": self.exit_code}
 
 
-PHOTO_OUT, VIDEO_OUT = (".jpg", ".jpeg", ".png"), (".mp4", ".mov", ".mkv")
+PHOTO_OUT, VIDEO_OUT = tuple(PHOTO_FORMATS), (".mp4", ".mov", ".mkv")
 
 
 def output_path(src: str, output: str | None, many: bool, kind: str | None = None) -> str:

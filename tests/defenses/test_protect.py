@@ -124,6 +124,25 @@ def test_output_extension_follows_the_content() -> None:
     assert output_path("/a/photo.mp4", None, False, "photo") == "/a/photo.protected.jpg"
     assert output_path("/a/photo.png", None, False, "photo") == "/a/photo.protected.png"
     assert output_path("/a/drive.avi", None, False, "video") == "/a/drive.protected.mp4"
+    assert output_path("/a/iphone.HEIC", None, False, "photo") == "/a/iphone.protected.jpg"
+    assert output_path("/a/band.TIF", None, False, "photo") == "/a/band.protected.tif"
+
+
+def test_photos_are_written_in_the_format_their_name_says(tmp_path: Path) -> None:
+    from PIL import Image
+
+    src = tmp_path / "lund.jpg"
+    shutil.copy(sample_dir() / "lund_cathedral.jpg", src)
+    for name, fmt in (("a.webp", "WEBP"), ("b.tiff", "TIFF"), ("c.png", "PNG")):
+        out = cli("protect", str(src), "-o", str(tmp_path / name), "--method", "blur",
+                  "--no-foreground", "-q")
+        assert out.returncode == 0, out.stdout + out.stderr
+        with Image.open(tmp_path / name) as im:
+            assert im.format == fmt
+    out = cli("protect", str(src), "-o", str(tmp_path / "d.heic"), "--method", "blur",
+              "--no-foreground", "-q")
+    assert out.returncode == 3 and "unsupported output extension for a photo" in out.stdout
+    assert not (tmp_path / "d.heic").exists()
 
 
 def test_left_out_streams_are_reported(tmp_path: Path) -> None:
