@@ -424,6 +424,9 @@ def demo(out_dir: str | None, fmt: str) -> None:
               "every file, e.g. --context people=none (repeatable).")
 @click.option("--context-file", type=click.Path(dir_okay=False), help="CSV (path column + one "
               "column per cue) or YAML (path or glob → cues) of per-file answers.")
+@click.option("--index", type=click.Path(exists=True, dir_okay=False), help="Gallery for the "
+              "retrieval attacker, when the policy lists it (attackers: [metadata, retrieval]); "
+              "build one with `geoprivacy index build`.")
 @budget_options
 @click.option("--cache/--no-cache", default=True, show_default=True, help="Reuse results for "
               "unchanged files ($GEOPRIVACY_HOME/cache).")
@@ -442,7 +445,7 @@ def demo(out_dir: str | None, fmt: str) -> None:
 def gate(paths: tuple[str, ...], policy: str | None, audience: str, fmt: str,
          show_coordinates: bool, baseline: str | None, write_baseline_to: str | None,
          suppressions: str | None, context: tuple[str, ...], context_file: str | None,
-         jobs: int, timeout: float | None, max_memory: int | None, cache: bool,
+         index: str | None, jobs: int, timeout: float | None, max_memory: int | None, cache: bool,
          thumbnails: bool, manifests: tuple[str, ...], engine: str,
          ray_address: str | None, exclude: tuple[str, ...],
          output: str | None, quiet: bool, verbose: bool) -> None:
@@ -473,6 +476,7 @@ def gate(paths: tuple[str, ...], policy: str | None, audience: str, fmt: str,
     code = run_gate(list(paths), policy=policy, audience=audience, fmt=fmt, output=output,
                     show_coordinates=show_coordinates, baseline=baseline,
                     write_baseline_to=write_baseline_to, suppressions=suppressions, jobs=jobs,
+                    index=index,
                     manifests=list(manifests), engine=engine, ray_address=ray_address,
                     timeout=timeout, max_memory=max_memory,
                     cache=cache, context=list(context), context_file=context_file,

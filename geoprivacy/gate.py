@@ -42,6 +42,7 @@ class GateOptions:
     ray_address: str | None = None        # engine "ray": join this cluster (else start one)
     timeout: float | None = None          # per-file seconds in a worker (--jobs > 1)
     max_memory: int | None = None         # per-file MB in a worker (--jobs > 1)
+    index: str | None = None              # gallery of the retrieval attacker (--index)
 
 
 @dataclass(frozen=True)
@@ -70,24 +71,55 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(attacker_names: tuple[str, ...], cache_path: str | None,
-                 policy: Policy | None = None, audience: str | None = None) -> None:
-    """Build attackers once per process; open the cache read-only.
+                 policy: Policy | None = None, audience: str | None = None,
+                 index: str | None = None) -> None:
+    """Build attackers once per process (a gallery attacker with ``index``); open the cache
+    read-only.
 
     With a policy (set here, or inherited from the parent by a forked pool), cue providers
     run only for cues that could change the file's judgement; without one, for every cue
     in ``Task.ask``."""
     from geoprivacy.attacks import ATTACKERS
-    from geoprivacy.cache import ResultCache
+    from geoprivacy.cache import ResultCache, hash_file
     from geoprivacy.registry import instantiate
 
     attackers = [instantiate(ATTACKERS, n) for n in attacker_names]
-    _WORKER["attackers"] = attackers
-    _WORKER["versions"] = {"tool": __version__, "attackers": sorted(
+    versions = {"tool": __version__, "attackers": sorted(
         f"{a.name}@{getattr(a, 'version', __version__)}" for a in attackers)}
+    if index is not None and any(hasattr(a, "use_index") for a in attackers):
+        attackers = [_with_index(a, index) for a in attackers]
+        versions["index"] = hash_file(index).sha256   # a new gallery is a new result
+    _WORKER["attackers"] = attackers
+    _WORKER["versions"] = versions
     _WORKER["cache"] = ResultCache(Path(cache_path), readonly=True) if cache_path else None
     _WORKER["providers"] = {}
     if policy is not None:
         _WORKER["policy"], _WORKER["audience"] = policy, audience or DEFAULT_AUDIENCE
+
+
+def _with_index(attacker: Any, index: str) -> Any:
+    """The attacker with its gallery loaded, or, when the gallery or its encoder cannot load,
+    one that reports why on every file (the file is "not checked", never clean)."""
+    if not hasattr(attacker, "use_index"):
+        return attacker
+    try:
+        attacker.use_index(index)
+        return attacker
+    except GeoprivacyError as exc:
+        return _Unavailable(attacker, str(exc))
+
+
+class _Unavailable:
+    """Stands in for an attacker that could not load: supports what it would, fails each."""
+
+    def __init__(self, attacker: Any, why: str) -> None:
+        self.name, self._attacker, self._why = attacker.name, attacker, why
+
+    def supports(self, container: str) -> bool:
+        return bool(self._attacker.supports(container))
+
+    def attack(self, item: MediaItem) -> Any:
+        raise GeoprivacyError(self._why)
 
 
 def _provider_index() -> dict[str, tuple[Any, str | None]]:
@@ -247,18 +279,33 @@ def _evidence(d: dict[str, Any]) -> Evidence:
 
 # --- Parent side -------------------------------------------------------------------------------
 
-def _attackers(policy: Policy) -> tuple[tuple[str, ...], list[str]]:
-    """(attackers that load, one line per attacker the policy needs that cannot run)."""
+def _attackers(policy: Policy, index: str | None = None) -> tuple[tuple[str, ...], list[str]]:
+    """(attackers that load, one line per attacker the policy needs that cannot run).
+
+    Nothing heavy loads here (workers fork from this process): a gallery attacker is only
+    checked for its ``--index`` file; the gallery and its encoder load in the workers."""
     from geoprivacy.attacks import ATTACKERS
     from geoprivacy.registry import instantiate
 
     ok, problems = [], []
     for name in policy.attackers:
         try:
-            instantiate(ATTACKERS, name)
-            ok.append(name)
+            attacker = instantiate(ATTACKERS, name)
         except GeoprivacyError as exc:
             problems.append(f"attacker {name!r} needed by the policy could not run: {exc}")
+            continue
+        if hasattr(attacker, "use_index"):
+            if index is None:
+                problems.append(f"attacker {name!r} needed by the policy needs a gallery: pass "
+                                "--index INDEX (build one with `geoprivacy index build`)")
+                continue
+            from geoprivacy.attacks.retrieval.index import read_header
+            try:
+                read_header(index)
+            except GeoprivacyError as exc:
+                problems.append(f"attacker {name!r} needed by the policy could not run: {exc}")
+                continue
+        ok.append(name)
     return tuple(ok), problems
 
 
@@ -286,7 +333,7 @@ def gate(paths: list[str], options: GateOptions, progress: Any = None) -> RunRep
         if options.cache:
             options.cache_path = options.cache_path or ResultCache.default_path()
             cache = ResultCache(options.cache_path)   # creates the tables before workers read
-        attackers, attacker_problems = _attackers(options.policy)
+        attackers, attacker_problems = _attackers(options.policy, options.index)
         needed = [c for c in options.policy.needed_cues() if c not in METADATA_CUES]
         explicit = {os.path.abspath(p) for p in paths}
         tasks = []

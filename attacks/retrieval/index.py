@@ -29,6 +29,22 @@ HNSW_M = 32
 IVF_NPROBE = 16
 
 
+def read_header(path: str | Path) -> dict[str, Any]:
+    """An index file's JSON header, read without faiss or the vectors (cheap enough for a
+    parent process to check ``--index`` before its workers load it); one-line errors."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+    except OSError as exc:
+        raise GeoprivacyError(f"cannot read index {path}: {exc.strerror or exc}") from None
+    except (ValueError, KeyError, json.JSONDecodeError):
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise GeoprivacyError(f"{path}: not a geoprivacy retrieval index (make one with "
+                              "`geoprivacy index build`)")
+    return header
+
+
 def choose_index_type(n: int, requested: str = "auto") -> str:
     """``flat`` below FLAT_MAX vectors, ``ivf`` from there; or as requested (``hnsw`` too)."""
     if requested not in INDEX_TYPES:
@@ -132,12 +148,9 @@ class GalleryIndex:
         """Read an index file; anything else gives a one-line error."""
         import faiss
 
+        header = read_header(path)
         try:
             with np.load(path, allow_pickle=False) as data:
-                header = json.loads(str(data["header"]))
-                if header.get("format") != FORMAT:
-                    raise GeoprivacyError(f"{path}: not a geoprivacy retrieval index "
-                                          f"(format {header.get('format')!r})")
                 index = faiss.deserialize_index(np.ascontiguousarray(data["faiss"]))
                 labels = Labels(lat=data["lat"], lon=data["lon"], source=data["source"],
                                 sha256=data["sha256"], time_s=data["time_s"])

@@ -34,7 +34,8 @@ def run_gate(paths: list[str], *, policy: str | None, audience: str, fmt: str,
              context: list[str], context_file: str | None, exclude: list[str],
              thumbnails: bool, quiet: bool, verbose: bool, manifests: list[str] | None = None,
              engine: str = "local", ray_address: str | None = None,
-             timeout: float | None = None, max_memory: int | None = None) -> int:
+             timeout: float | None = None, max_memory: int | None = None,
+             index: str | None = None) -> int:
     from geoprivacy.cli import emit
     from geoprivacy.engines.sources import read_manifest
 
@@ -50,7 +51,7 @@ def run_gate(paths: list[str], *, policy: str | None, audience: str, fmt: str,
         baseline=load_baseline(baseline) if baseline else frozenset(),
         suppressions=load_suppressions(suppressions) if suppressions else (),
         jobs=max(1, jobs), cache=cache, exclude=exclude, engine=engine, ray_address=ray_address,
-        timeout=timeout, max_memory=max_memory)
+        timeout=timeout, max_memory=max_memory, index=index)
     report = gate(paths, options, progress=_progress(quiet))
     if write_baseline_to:
         # every finding, including those already accepted: a rewrite never drops them

@@ -39,14 +39,14 @@ def run_local(tasks: list[Task], attackers: tuple[str, ...], options: GateOption
     cache_path = str(options.cache_path) if options.cache and options.cache_path else None
     budget = default_budget(options.jobs, options.timeout, options.max_memory)
     if options.jobs <= 1 and not budget.limited:
-        _init_worker(attackers, cache_path)
+        _init_worker(attackers, cache_path, index=options.index)
         for task in tasks:
             yield work_any(task, _local_bytes(task))
         return
     items = [(t, _local_bytes(t)) for t in tasks]
     yield from run_pool(_work_item, items, jobs=options.jobs, budget=budget,
                         on_fail=_over_budget, initializer=_init_worker,
-                        initargs=(attackers, cache_path))
+                        initargs=(attackers, cache_path, None, None, options.index))
 
 
 def _work_item(item: tuple[Task, bytes | None]) -> Audited:

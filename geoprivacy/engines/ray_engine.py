@@ -123,15 +123,16 @@ _STATE: dict[str, Any] = {}
 
 def _ensure_worker(setup: bytes) -> None:
     """Build attackers once per Ray worker process (workers outlive one dataset); ``setup``
-    pickles (attackers, cache path, policy, audience), as the local pool's initializer gets."""
+    pickles (attackers, cache path, policy, audience, index), as the local pool's initializer
+    gets."""
     from geoprivacy import gate
     if _STATE.get("setup") != setup:
         old = gate._WORKER.get("cache")
         if old is not None:
             old.close()
-        attackers, cache_path, policy, audience = pickle.loads(setup)
+        attackers, cache_path, policy, audience, index = pickle.loads(setup)
         gate._WORKER.clear()
-        gate._init_worker(attackers, cache_path)
+        gate._init_worker(attackers, cache_path, index=index)
         # as the parent sets them before a local pool forks: providers run only for cues
         # whose answer could change a judgement
         gate._WORKER["policy"], gate._WORKER["audience"] = policy, audience
@@ -229,7 +230,7 @@ def _execute(ray: Any, tasks: list[Task], attackers: tuple[str, ...], options: G
     _quiet(ray)
     cache_path = str(options.cache_path) if options.cache and options.cache_path else None
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    setup = pickle.dumps((attackers, cache_path, options.policy, options.audience))
+    setup = pickle.dumps((attackers, cache_path, options.policy, options.audience, options.index))
     started = time.perf_counter()
     rows = [_row(i, t, ship_archives) for i, t in enumerate(tasks)]
     rows_s = time.perf_counter() - started

