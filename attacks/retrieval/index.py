@@ -40,8 +40,8 @@ def read_header(path: str | Path) -> dict[str, Any]:
     except (ValueError, KeyError, json.JSONDecodeError):
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise GeoprivacyError(f"{path}: not a geoprivacy retrieval index (make one with "
-                              "`geoprivacy index build`)")
+        raise GeoprivacyError(f"cannot read index {path}: not a geoprivacy retrieval index "
+                              "(make one with `geoprivacy index build`)")
     return header
 
 
