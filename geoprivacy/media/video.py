@@ -48,6 +48,16 @@ class EncodeSettings:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def open_video(path: str) -> Any:
+    """A PyAV input container; GeoprivacyError (one line) when FFmpeg cannot open it."""
+    import av
+
+    try:
+        return av.open(path)
+    except av.error.FFmpegError as exc:
+        raise GeoprivacyError(f"cannot read video: {exc}") from None
+
+
 def main_video_stream(container: Any) -> Any:
     """The first video stream that is a moving picture: MOV/MP4 files may carry a cover
     picture (an attached JPEG) as a "video" stream, sometimes before the real one."""
@@ -158,11 +168,7 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
     if fmt is None:
         raise GeoprivacyError(f"unsupported output extension {ext!r}; use one of "
                               f"{', '.join(sorted(_OUTPUT_FORMAT))}")
-    try:
-        inp = av.open(src)
-    except av.error.FFmpegError as exc:
-        raise GeoprivacyError(f"cannot open video: {exc}") from None
-    with inp:
+    with open_video(src) as inp:
         vin = main_video_stream(inp)
         vin.thread_type = "AUTO"
         copied = [s for s in inp.streams if s.type == "audio"]
@@ -219,11 +225,7 @@ def iter_frames(path: str, *, every: int = 1, max_frames: int | None = None,
     """(index, seconds, RGB array) for every ``every``-th frame, streaming."""
     import av
 
-    try:
-        container = av.open(path)
-    except av.error.FFmpegError as exc:
-        raise GeoprivacyError(f"cannot read video: {exc}") from None
-    with container:
+    with open_video(path) as container:
         stream = main_video_stream(container)
         stream.thread_type = "AUTO"
         yielded = 0
