@@ -6,7 +6,8 @@ is checked against its parent and the file, sizes past the end become warnings, 
 the number of boxes are bounded, and every box moves the cursor forward, so loops are impossible.
 
 What the boxes mean lives in sibling modules: ``quicktime`` (udta/meta/keys/loci/XMP), ``heif``
-(items), ``gpmf``, ``camm``, ``dashcam`` (70mai, Novatek) and ``subtitles`` (text tracks).
+(items), ``gpmf``, ``camm``, ``djmd`` (DJI protobuf), ``dashcam`` (70mai, Novatek) and
+``subtitles`` (text tracks).
 """
 
 from __future__ import annotations
@@ -406,22 +407,25 @@ def _parse_mvhd(walker: Walker, mvhd: Box) -> None:
 
 
 def is_metadata_track(track: Track) -> bool:
-    """A track whose samples may hold positions: GPMF, CAMM or timed text."""
+    """A track whose samples may hold positions: GPMF, CAMM, DJI djmd or timed text (DJI's
+    ``dbgi`` debug track is not: exiftool reads no position from it)."""
     from geoprivacy.attacks.metadata import subtitles
 
     formats = set(track.formats)
-    return bool(formats & ({b"gpmd", b"camm"} | subtitles.TEXT_FORMATS)) \
+    return bool(formats & ({b"gpmd", b"camm", b"djmd"} | subtitles.TEXT_FORMATS)) \
         or track.handler in subtitles.TEXT_HANDLERS
 
 
 def parse_track_samples(walker: Walker, track: Track) -> None:
-    """Hand a metadata track (GPMF, CAMM, text) to the parser that reads its samples."""
-    from geoprivacy.attacks.metadata import camm, gpmf, subtitles
+    """Hand a metadata track (GPMF, CAMM, DJI djmd, text) to the parser that reads its samples."""
+    from geoprivacy.attacks.metadata import camm, djmd, gpmf, subtitles
 
     formats = set(track.formats)
     if b"gpmd" in formats:
         gpmf.parse_track(walker, track)
     elif b"camm" in formats:
         camm.parse_track(walker, track)
+    elif b"djmd" in formats:
+        djmd.parse_track(walker, track)
     elif is_metadata_track(track):
         subtitles.parse_track(walker, track)
