@@ -230,7 +230,19 @@ def builtin_seeds(name: str) -> list[bytes]:
     if "TIFF" in containers:
         out.append(_geotiff())
         out.append(_bigtiff())
+    if "MP4" in containers:
+        out.append(_dji_movie())
     return out
+
+
+def _dji_movie() -> bytes:
+    """An MP4 with a DJI djmd GPS track (the tests' builder; the corpus has no DJI video)."""
+    import sys
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.attacks.metadata.test_djmd import dji_movie, track_of
+    return dji_movie(track_of("dvtm_ac203.proto", (3, 4, 2),
+                              [(46.5197, 6.6323), (46.5198, 6.6325)], degrees=True))
 
 
 def _bigtiff() -> bytes:
