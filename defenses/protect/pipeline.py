@@ -72,28 +72,47 @@ def protect_photo(src: str, dst: str, defense: Defense, masker: ForegroundMasker
     from geoprivacy.cues.frames import photo_rgb
 
     start = time.perf_counter()
-    rgb = photo_rgb(src)
-    batch = rgb[None]
-    masks = masker.masks(batch, [0])
-    out = defense(batch, masks, np.random.default_rng(options.seed))[0]
-    with Image.open(src) as original:
-        icc = original.info.get("icc_profile")
     fmt = PHOTO_FORMATS.get(os.path.splitext(dst)[1].lower())
     if fmt is None:
         raise GeoprivacyError(f"unsupported output extension for a photo "
                               f"{os.path.splitext(dst)[1]!r}; use one of "
                               f"{', '.join(sorted(PHOTO_FORMATS))}")
+    icc, alpha = _kept_from_photo(src)
+    rgb = photo_rgb(src)
+    batch = rgb[None]
+    masks = masker.masks(batch, [0])
+    out = defense(batch, masks, np.random.default_rng(options.seed))[0]
     with atomic_path(dst) as tmp:
         save: dict[str, Any] = {"JPEG": {"quality": options.jpeg_quality},
                                 "WEBP": {"quality": options.jpeg_quality},
                                 "TIFF": {"compression": "tiff_adobe_deflate"}}.get(fmt, {})
         if icc:
             save["icc_profile"] = icc
-        Image.fromarray(out).save(tmp, fmt, **save)
+        picture = Image.fromarray(out)
+        if alpha is not None and fmt != "JPEG":
+            picture.putalpha(alpha)
+        picture.save(tmp, fmt, **save)
     decoded = photo_rgb(dst)
     return Outcome([rgb], [decoded], [out.astype(np.int16) - rgb.astype(np.int16)],
                    time.perf_counter() - start, 1, os.path.getsize(src), os.path.getsize(dst),
                    masker.boxes_seen)
+
+
+def _kept_from_photo(src: str) -> tuple[bytes | None, Any]:
+    """(colour profile, upright alpha channel or None) of a still photo, which the output keeps;
+    an animated image is refused: only its first frame would come out."""
+    from PIL import Image, ImageOps
+
+    with Image.open(src) as original:
+        frames = getattr(original, "n_frames", 1)
+        if frames > 1:
+            raise GeoprivacyError(f"animated image ({frames} frames): protect handles still "
+                                  "photos and videos; convert it to a video first")
+        icc = original.info.get("icc_profile")
+        has_alpha = original.mode in ("RGBA", "LA", "PA") or "transparency" in original.info
+        alpha = ImageOps.exif_transpose(original).convert("RGBA").getchannel("A") \
+            if has_alpha else None
+    return icc, alpha
 
 
 def protect_video(src: str, dst: str, defense: Defense, masker: ForegroundMasker | NoForeground,

@@ -156,3 +156,22 @@ def test_left_out_streams_are_reported(tmp_path: Path) -> None:
     dst = tmp_path / "cover.protected.mp4"
     with av.open(str(dst)) as c:
         assert [s.type for s in c.streams] == ["video"]
+
+
+def test_alpha_is_kept_and_animations_are_refused(tmp_path: Path) -> None:
+    from PIL import Image
+
+    still = Image.new("RGBA", (64, 48), (200, 30, 30, 0))
+    still.paste((30, 200, 30, 255), (10, 10, 30, 30))
+    still.save(tmp_path / "logo.png")
+    out = cli("protect", str(tmp_path / "logo.png"), "--method", "blur", "--no-foreground", "-q")
+    assert out.returncode == 0, out.stdout + out.stderr
+    with Image.open(tmp_path / "logo.protected.png") as im:
+        assert im.mode == "RGBA"
+        assert im.getpixel((0, 0))[3] == 0 and im.getpixel((20, 20))[3] == 255
+    frames = [Image.new("RGB", (32, 32), (40 * i, 0, 0)) for i in range(3)]
+    frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:])
+    out = cli("protect", str(tmp_path / "anim.webp"), "--method", "blur", "--no-foreground",
+              "-q")
+    assert out.returncode == 3 and "animated image (3 frames)" in out.stdout, out.stdout
+    assert not (tmp_path / "anim.protected.webp").exists()
