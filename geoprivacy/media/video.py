@@ -17,6 +17,9 @@ import numpy as np
 
 from geoprivacy.errors import GeoprivacyError
 
+#: Pixel formats whose chroma is subsampled horizontally and vertically (even sides only).
+_EVEN_SIDES = frozenset({"yuv420p", "yuvj420p", "nv12", "yuv420p10le"})
+
 #: Containers whose muxers take H.264 with copied AAC/MP3/etc. audio.
 _OUTPUT_FORMAT = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
                   ".avi": "avi"}
@@ -128,9 +131,13 @@ FrameBatchFn = Callable[[np.ndarray, list[int]], np.ndarray]
 
 def add_video_output(out: Any, rate: Fraction, time_base: Fraction, size: tuple[int, int],
                      settings: EncodeSettings) -> Any:
-    """An encoder stream that keeps the input's time base (so original pts stay exact)."""
+    """An encoder stream that keeps the input's time base (so original pts stay exact).
+
+    4:2:0 chroma needs even sides: an odd width or height gets one more column or row, a copy
+    of the edge (``encode_batch`` pads), instead of an encoder that refuses to open."""
     vout = out.add_stream(settings.codec, rate=rate)
-    vout.width, vout.height = size
+    vout.width, vout.height = (size[0] + size[0] % 2, size[1] + size[1] % 2) \
+        if settings.pix_fmt in _EVEN_SIDES else size
     vout.pix_fmt = settings.pix_fmt
     vout.time_base = time_base
     vout.codec_context.time_base = time_base
@@ -146,6 +153,9 @@ def encode_batch(out: Any, vout: Any, frames: list[Any], process: FrameBatchFn,
     arr = np.stack([f.to_ndarray(format="rgb24") for f in frames])
     result = process(arr, list(range(first_index, first_index + len(frames))))
     for original, pixels in zip(frames, result):
+        pad_h, pad_w = vout.height - pixels.shape[0], vout.width - pixels.shape[1]
+        if pad_h or pad_w:
+            pixels = np.pad(pixels, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
         frame.pts, frame.time_base = original.pts, original.time_base
         for packet in vout.encode(frame.reformat(format=settings.pix_fmt)):
@@ -208,7 +218,7 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
                         if len(pending) >= batch:
                             flush()
             except av.error.FFmpegError as exc:
-                raise GeoprivacyError(f"cannot decode video after frame {frames_in}: "
+                raise GeoprivacyError(f"cannot process video at frame {frames_in}: "
                                       f"{exc}") from None
             if not frames_in:
                 raise GeoprivacyError("no video frame could be decoded (the stream is empty "

@@ -117,3 +117,25 @@ def test_the_cover_picture_is_not_the_video_and_is_dropped(tmp_path: Path) -> No
     assert stats["frames_out"] == 10 and probe(str(out)).width == 64
     with av.open(str(out)) as c:
         assert [s.codec_context.name for s in c.streams] == ["h264"]
+
+
+def test_odd_sides_are_padded_by_one_edge_copy(tmp_path: Path) -> None:
+    """x264 cannot open 4:2:0 at an odd width or height (phones crop to odd sizes)."""
+    src = tmp_path / "odd.mov"
+    with av.open(str(src), "w", format="mov") as out:
+        stream = out.add_stream("mjpeg", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 161, 97, "yuvj444p"
+        ramp = np.tile(np.linspace(0, 255, 161, dtype=np.uint8)[None, :, None], (97, 1, 3))
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(ramp, format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame.reformat(format="yuvj444p")))
+        out.mux(stream.encode(None))
+    dst = tmp_path / "out.mp4"
+    stats = transcode(str(src), str(dst), lambda a, i: a)
+    assert stats["frames_out"] == 5
+    info = probe(str(dst))
+    assert (info.width, info.height) == (162, 98)
+    last = next(iter_frames(str(dst)))[2].astype(int)
+    assert np.abs(last[:, 161] - last[:, 160]).mean() < 4      # the edge column, copied
+    assert np.abs(last[97] - last[96]).mean() < 4
