@@ -160,7 +160,10 @@ def protect_video(src: str, dst: str, defense: Defense, masker: ForegroundMasker
     seconds = time.perf_counter() - start
     sampled = list(iter_frames(src, every=every, max_frames=options.sample_frames))
     originals = [f for _, _, f in sampled]
-    protected = [f for _, _, f in iter_frames(dst, every=every, max_frames=options.sample_frames)]
+    h, w = originals[0].shape[:2] if originals else (0, 0)
+    # an odd side was padded by one edge row or column for the encoder (add_video_output)
+    protected = [f[:h, :w] for _, _, f in iter_frames(dst, every=every,
+                                                       max_frames=options.sample_frames)]
     if len(originals) != len(protected):
         raise GeoprivacyError(f"output has fewer frames than the input ({len(protected)} "
                               f"sampled vs {len(originals)})")

@@ -327,6 +327,13 @@ def run_protect(paths: list[str], settings: ProtectSettings, fmt: str,
                 report.failures.append((src, why))
         except GeoprivacyError as exc:
             report.errors.append((src, str(exc)))
+        except (MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug on one input must not lose the others
+            report.errors.append((src, f"internal error: {type(exc).__name__}: {exc} (please "
+                                       "report it; set GEOPRIVACY_DEBUG=1 for details)"))
+            if os.environ.get("GEOPRIVACY_DEBUG"):
+                raise
     write_report(report, fmt, report_path)
     return report.exit_code
 

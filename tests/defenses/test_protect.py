@@ -175,3 +175,27 @@ def test_alpha_is_kept_and_animations_are_refused(tmp_path: Path) -> None:
               "-q")
     assert out.returncode == 3 and "animated image (3 frames)" in out.stdout, out.stdout
     assert not (tmp_path / "anim.protected.webp").exists()
+
+
+def test_a_bug_on_one_input_does_not_lose_the_others(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    import geoprivacy.defenses.protect.pipeline as pipeline
+    from geoprivacy.cli import main
+
+    real = pipeline.protect_photo
+
+    def buggy(src, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if src.endswith("a.jpg"):
+            raise ValueError("operands could not be broadcast")
+        return real(src, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "protect_photo", buggy)
+    monkeypatch.delenv("GEOPRIVACY_DEBUG", raising=False)
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(sample_dir() / "lund_cathedral.jpg", tmp_path / name)
+    result = CliRunner().invoke(main, ["protect", str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg"),
+                                       "--method", "blur", "--no-foreground", "-q"])
+    assert result.exit_code == 3, result.output
+    assert "a.jpg: NOT PROCESSED: internal error: ValueError" in result.output
+    assert (tmp_path / "b.protected.jpg").exists()
