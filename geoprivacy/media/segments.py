@@ -20,8 +20,8 @@ from typing import Any, Callable, Iterator
 
 from geoprivacy.errors import GeoprivacyError
 from geoprivacy.fsutil import atomic_path, atomic_write
-from geoprivacy.media.video import (EncodeSettings, FrameBatchFn, add_video_output, encode_batch,
-                                    main_video_stream)
+from geoprivacy.media.video import (EncodeSettings, FrameBatchFn, add_video_output, colour_tags,
+                                    encode_batch, main_video_stream)
 
 DEFAULT_SEGMENT_SECONDS = 10.0
 
@@ -90,9 +90,10 @@ def encode_segment(src: str, dst: str, seg: Segment, process: FrameBatchFn, *,
         vin = main_video_stream(c)
         rate, tb = vin.average_rate or Fraction(30), vin.time_base
         width, height = vin.codec_context.width, vin.codec_context.height
+        colour = colour_tags(vin.codec_context)
     frames = 0
     with atomic_path(dst) as tmp, av.open(tmp, "w", format="mp4") as out:
-        vout = add_video_output(out, rate, tb, (width, height), settings)
+        vout = add_video_output(out, rate, tb, (width, height), settings, colour)
         pending: list[Any] = []
 
         def flush() -> None:

@@ -130,7 +130,7 @@ FrameBatchFn = Callable[[np.ndarray, list[int]], np.ndarray]
 
 
 def add_video_output(out: Any, rate: Fraction, time_base: Fraction, size: tuple[int, int],
-                     settings: EncodeSettings) -> Any:
+                     settings: EncodeSettings, colour: dict[str, int] | None = None) -> Any:
     """An encoder stream that keeps the input's time base (so original pts stay exact).
 
     4:2:0 chroma needs even sides: an odd width or height gets one more column or row, a copy
@@ -142,7 +142,26 @@ def add_video_output(out: Any, rate: Fraction, time_base: Fraction, size: tuple[
     vout.time_base = time_base
     vout.codec_context.time_base = time_base
     vout.options = {"crf": str(settings.crf), "preset": settings.preset, **settings.extra}
+    for name, value in (colour or {}).items():
+        setattr(vout.codec_context, name, value)
+    vout.codec_context.color_range = 1      # MPEG (limited) range, as yuv420p H.264 is
     return vout
+
+
+#: Matrices swscale converts with (AVColorSpace values): BT.709, FCC, BT.601, SMPTE 240M, BT.2020.
+_SWS_MATRICES = frozenset({1, 4, 5, 7, 9})
+
+
+def colour_tags(codec_context: Any) -> dict[str, int]:
+    """The input's colour primaries, transfer and matrix, for the output: without them a player
+    shows an HLG/PQ (HDR) or BT.2020 phone video washed out, as if it were BT.709 SDR.
+    ``encode_batch`` converts with the tagged matrix, so the tags describe the pixels."""
+    tags = {}
+    for name in ("color_primaries", "color_trc", "colorspace"):
+        value = getattr(codec_context, name, None)
+        if value not in (None, 0, 2):       # 0 reserved, 2 unspecified
+            tags[name] = int(value)
+    return tags
 
 
 def encode_batch(out: Any, vout: Any, frames: list[Any], process: FrameBatchFn,
@@ -158,7 +177,11 @@ def encode_batch(out: Any, vout: Any, frames: list[Any], process: FrameBatchFn,
             pixels = np.pad(pixels, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
         frame.pts, frame.time_base = original.pts, original.time_base
-        for packet in vout.encode(frame.reformat(format=settings.pix_fmt)):
+        matrix = getattr(vout.codec_context, "colorspace", None)
+        matrix = 5 if matrix == 6 else matrix     # SMPTE 170M is BT.601's matrix
+        for packet in vout.encode(frame.reformat(
+                format=settings.pix_fmt, dst_colorspace=matrix if matrix in _SWS_MATRICES
+                else None, dst_color_range=1)):
             out.mux(packet)
 
 
@@ -185,7 +208,8 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
         with av.open(dst, "w", format=fmt) as out:
             rate = vin.average_rate or vin.guessed_rate or Fraction(30)
             vout = add_video_output(out, rate, vin.time_base,
-                                    (vin.codec_context.width, vin.codec_context.height), settings)
+                                    (vin.codec_context.width, vin.codec_context.height), settings,
+                                    colour=colour_tags(vin.codec_context))
             mapping = {s.index: out.add_stream_from_template(s) for s in copied}
             # The display matrix must be set before the muxer writes its header.
             rotation = probe(src).rotation

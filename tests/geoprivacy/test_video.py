@@ -139,3 +139,28 @@ def test_odd_sides_are_padded_by_one_edge_copy(tmp_path: Path) -> None:
     last = next(iter_frames(str(dst)))[2].astype(int)
     assert np.abs(last[:, 161] - last[:, 160]).mean() < 4      # the edge column, copied
     assert np.abs(last[97] - last[96]).mean() < 4
+
+
+def test_colour_tags_follow_the_input(tmp_path: Path) -> None:
+    """An HLG/BT.2020 phone video must stay tagged so: untagged, players show it washed out."""
+    src = tmp_path / "hlg.mp4"
+    with av.open(str(src), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        ctx = stream.codec_context
+        ctx.color_primaries, ctx.color_trc, ctx.colorspace, ctx.color_range = 9, 18, 9, 1
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (200, 90, 40), np.uint8),
+                                               format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame.reformat(format="yuv420p", dst_colorspace=9,
+                                                 dst_color_range=1)))
+        out.mux(stream.encode(None))
+    dst = tmp_path / "out.mp4"
+    transcode(str(src), str(dst), lambda a, i: a)
+    with av.open(str(dst)) as c:
+        ctx = c.streams.video[0].codec_context
+        assert (ctx.color_primaries, ctx.color_trc, ctx.colorspace) == (9, 18, 9)
+    before = next(iter_frames(str(src)))[2].astype(int)
+    after = next(iter_frames(str(dst)))[2].astype(int)
+    assert np.abs(before - after).mean() < 3      # converted with the matrix it is tagged with
