@@ -62,6 +62,7 @@ class Outcome:
     foreground_boxes: int
     indices: list[int] = field(default_factory=lambda: [0])   # frame index of each sample
     dropped: list[str] = field(default_factory=list)   # streams left out of the output
+    audio_reencoded: list[str] = field(default_factory=list)   # audio the container refused
 
 
 def protect_photo(src: str, dst: str, defense: Defense, masker: ForegroundMasker | NoForeground,
@@ -169,7 +170,8 @@ def protect_video(src: str, dst: str, defense: Defense, masker: ForegroundMasker
                               f"sampled vs {len(originals)})")
     return Outcome(originals, protected, perturbations, seconds, stats["frames_out"],
                    os.path.getsize(src), os.path.getsize(dst), masker.boxes_seen,
-                   [i for i, _, _ in sampled], dropped_streams(src))
+                   [i for i, _, _ in sampled], dropped_streams(src),
+                   list(stats.get("audio_reencoded", [])))
 
 
 def quality_report(outcome: Outcome) -> dict[str, Any]:
@@ -184,6 +186,7 @@ def quality_report(outcome: Outcome) -> dict[str, Any]:
         "size_ratio": round(outcome.output_bytes / max(1, outcome.input_bytes), 4),
         "frames": outcome.frames,
         "fps": round(outcome.frames / outcome.seconds, 3) if outcome.seconds else None,
+        **({"audio_reencoded": outcome.audio_reencoded} if outcome.audio_reencoded else {}),
     }
 
 

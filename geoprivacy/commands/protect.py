@@ -94,6 +94,8 @@ def render_table(report: ProtectReport) -> str:
                                     if meta else "privacy not checked")
         if p.get("dropped_streams"):
             priv += f"; left out: {', '.join(p['dropped_streams'])}"
+        if q.get("audio_reencoded"):
+            priv += f"; audio: {', '.join(q['audio_reencoded'])}"
         lines.append(f"{r.input} -> {r.output}: {r.method}; PSNR {q['psnr_db']} dB, SSIM "
                      f"{q['ssim']}, flicker {q['flicker']}, {q['fps']} fps; {util}; {priv}")
     for path, why in report.failures:

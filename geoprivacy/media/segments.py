@@ -20,8 +20,8 @@ from typing import Any, Callable, Iterator
 
 from geoprivacy.errors import GeoprivacyError
 from geoprivacy.fsutil import atomic_path, atomic_write
-from geoprivacy.media.video import (EncodeSettings, FrameBatchFn, add_video_output, colour_tags,
-                                    encode_batch, main_video_stream)
+from geoprivacy.media.video import (AudioOut, EncodeSettings, FrameBatchFn, add_video_output,
+                                    colour_tags, encode_batch, main_video_stream)
 
 DEFAULT_SEGMENT_SECONDS = 10.0
 
@@ -116,7 +116,7 @@ def encode_segment(src: str, dst: str, seg: Segment, process: FrameBatchFn, *,
     return frames
 
 
-def join(src: str, parts: list[str], dst: str) -> dict[str, int]:
+def join(src: str, parts: list[str], dst: str) -> dict[str, Any]:
     """One file from the segments' video and the input's audio, interleaved by time."""
     import av
 
@@ -127,7 +127,7 @@ def join(src: str, parts: list[str], dst: str) -> dict[str, int]:
             rotation = _rotation(src)
             if rotation:
                 vout.set_display_rotation(rotation)  # type: ignore[attr-defined]
-            amap = {s.index: out.add_stream_from_template(s) for s in audio_in}
+            amap = {s.index: AudioOut(out, s) for s in audio_in}
 
             def video() -> Iterator[tuple[float, int, Any]]:
                 for n, part in enumerate(parts):
@@ -140,18 +140,21 @@ def join(src: str, parts: list[str], dst: str) -> dict[str, int]:
                 if not audio_in:
                     return
                 for p in inp.demux(*audio_in):
-                    if p.dts is not None:
-                        yield float(p.dts * p.time_base), -1, p
+                    if p.dts is not None or p.size == 0:    # the empty one flushes a decoder
+                        yield float((p.dts or 0) * p.time_base), -1, p
 
-            counts = {"video": 0, "audio": 0}
+            counts: dict[str, Any] = {"video": 0, "audio": 0}
             for _, _, packet in heapq.merge(video(), audio(), key=lambda t: (t[0], t[1])):
                 if packet.stream.type == "video":
                     packet.stream = vout
                     counts["video"] += 1
+                    out.mux(packet)
                 else:
-                    packet.stream = amap[packet.stream.index]
+                    amap[packet.stream.index].mux(packet)
                     counts["audio"] += 1
-                out.mux(packet)
+            for track in amap.values():
+                track.close()
+            counts["audio_reencoded"] = [a.reencoded for a in amap.values() if a.reencoded]
     return counts
 
 
@@ -237,4 +240,5 @@ def transcode_resumable(src: str, dst: str, process_for: Callable[[Segment], Fra
     counts = join(src, [str(folder / part_name(s.number)) for s in segments], dst)
     shutil.rmtree(folder, ignore_errors=True)
     return {"segments": len(segments), "resumed_segments": skipped, "frames_encoded": frames,
-            "frames_out": counts["video"], "audio_packets": counts["audio"]}
+            "frames_out": counts["video"], "audio_packets": counts["audio"],
+            "audio_reencoded": counts.get("audio_reencoded", [])}

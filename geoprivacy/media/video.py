@@ -210,7 +210,7 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
             vout = add_video_output(out, rate, vin.time_base,
                                     (vin.codec_context.width, vin.codec_context.height), settings,
                                     colour=colour_tags(vin.codec_context))
-            mapping = {s.index: out.add_stream_from_template(s) for s in copied}
+            audio = {s.index: AudioOut(out, s) for s in copied}
             # The display matrix must be set before the muxer writes its header.
             rotation = probe(src).rotation
             if rotation:
@@ -230,11 +230,8 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
 
             try:
                 for packet in inp.demux(vin, *copied):
-                    if packet.stream.index in mapping:
-                        if packet.dts is None:
-                            continue
-                        packet.stream = mapping[packet.stream.index]
-                        out.mux(packet)
+                    if packet.stream.index in audio:
+                        audio[packet.stream.index].mux(packet)
                         continue
                     for frame in packet.decode():
                         frames_in += 1
@@ -250,8 +247,66 @@ def transcode(src: str, dst: str, process: FrameBatchFn, *, batch: int = 8,
             flush()
             for packet in vout.encode(None):
                 out.mux(packet)
+            for track in audio.values():
+                track.close()
     return {"frames_in": frames_in, "frames_out": frames_out, "audio_streams": len(copied),
-            "rotation": rotation}
+            "rotation": rotation,
+            "audio_reencoded": [a.reencoded for a in audio.values() if a.reencoded]}
+
+
+class AudioOut:
+    """One input audio stream in the output: packets copied untouched when the container takes
+    the codec, else decoded and re-encoded to AAC (IMA ADPCM from dashcam AVIs cannot go in
+    MP4), timed from the input's own timestamps so sync holds."""
+
+    def __init__(self, out: Any, stream: Any) -> None:
+        self.out, self.source = out, stream
+        self.reencoded: str | None = None
+        try:
+            self.stream = out.add_stream_from_template(stream)
+            return
+        except ValueError:
+            pass
+        import av
+
+        ctx = stream.codec_context
+        rate = ctx.sample_rate or 48000
+        self.stream = out.add_stream("aac", rate=rate)
+        channels = ctx.layout.nb_channels if ctx.layout else 2
+        # AAC's standard layouts by channel count (an ADPCM stream's own is unnamed: "1 channels")
+        self.stream.layout = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0",
+                              6: "5.1", 7: "6.1", 8: "7.1"}.get(channels, "stereo")
+        self.stream.format = "fltp"
+        self.resampler = av.AudioResampler(format="fltp", layout=self.stream.layout, rate=rate)
+        self.next_pts: int | None = None
+        self.reencoded = f"{ctx.name} re-encoded to AAC ({out.format.name} cannot carry it)"
+
+    def mux(self, packet: Any) -> None:
+        if self.reencoded is None:
+            if packet.dts is not None:
+                packet.stream = self.stream
+                self.out.mux(packet)
+            return
+        for frame in packet.decode():
+            if self.next_pts is None and frame.pts is not None:   # start where the input does
+                self.next_pts = int(round(frame.pts * frame.time_base * self.stream.rate))
+            self._encode(self.resampler.resample(frame))
+
+    def close(self) -> None:
+        if self.reencoded is not None:
+            self._encode(self.resampler.resample(None))
+            for packet in self.stream.encode(None):
+                self.out.mux(packet)
+
+    def _encode(self, frames: list[Any]) -> None:
+        from fractions import Fraction
+
+        for frame in frames:
+            frame.pts = self.next_pts = self.next_pts or 0
+            frame.time_base = Fraction(1, self.stream.rate)
+            self.next_pts += frame.samples
+            for packet in self.stream.encode(frame):
+                self.out.mux(packet)
 
 
 def iter_frames(path: str, *, every: int = 1, max_frames: int | None = None,

@@ -164,3 +164,37 @@ def test_colour_tags_follow_the_input(tmp_path: Path) -> None:
     before = next(iter_frames(str(src)))[2].astype(int)
     after = next(iter_frames(str(dst)))[2].astype(int)
     assert np.abs(before - after).mean() < 3      # converted with the matrix it is tagged with
+
+
+def test_audio_the_container_refuses_is_reencoded_in_sync(tmp_path: Path) -> None:
+    """Dashcam AVIs carry IMA ADPCM, which MP4 cannot hold: re-encode it, do not fail."""
+    src = tmp_path / "dash.avi"
+    rate, seconds = 16000, 2
+    tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(rate * seconds) / rate)).astype(np.float32)
+    with av.open(str(src), "w", format="avi") as out:
+        video = out.add_stream("mjpeg", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuvj420p"
+        audio = out.add_stream("adpcm_ima_wav", rate=rate)
+        audio.layout = "mono"
+        for i in range(10 * seconds):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8),
+                                               format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame.reformat(format="yuvj420p")))
+        resampler = av.AudioResampler(format=audio.format.name, layout="mono", rate=rate)
+        pcm = av.AudioFrame.from_ndarray(tone[None], format="flt", layout="mono")
+        pcm.sample_rate, pcm.pts = rate, 0
+        for chunk in resampler.resample(pcm):
+            out.mux(audio.encode(chunk))
+        out.mux(audio.encode(None))
+        out.mux(video.encode(None))
+    dst = tmp_path / "out.mp4"
+    stats = transcode(str(src), str(dst), lambda a, i: a)
+    assert stats["audio_reencoded"] == ["adpcm_ima_wav re-encoded to AAC (mp4 cannot carry it)"]
+    with av.open(str(dst)) as c:
+        stream = c.streams.audio[0]
+        assert stream.codec_context.name == "aac" and stream.codec_context.sample_rate == rate
+        decoded = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(stream)])
+    assert abs(len(decoded) - len(tone)) <= 2048            # same length, give or take a frame
+    spectrum = np.abs(np.fft.rfft(decoded[: len(tone)]))
+    assert abs(np.argmax(spectrum) * rate / len(tone) - 440) < 5     # still the 440 Hz tone
