@@ -271,6 +271,7 @@ def parse_moov(walker: Walker, moov: Box) -> None:
         elif box.type == b"gps ":
             dashcam.parse_novatek(walker, box)
     for track in tracks:
+        warn_undecoded(walker, track)
         parse_track_samples(walker, track)
 
 
@@ -407,13 +408,24 @@ def _parse_mvhd(walker: Walker, mvhd: Box) -> None:
 
 
 def is_metadata_track(track: Track) -> bool:
-    """A track whose samples may hold positions: GPMF, CAMM, DJI djmd or timed text (DJI's
-    ``dbgi`` debug track is not: exiftool reads no position from it)."""
-    from geoprivacy.attacks.metadata import subtitles
+    """A track whose samples we decode: GPMF, CAMM, DJI djmd or timed text (DJI's ``dbgi``
+    debug track is not: exiftool reads no position from it)."""
+    from geoprivacy.attacks.metadata import subtitles, tracks_policy
 
     formats = set(track.formats)
-    return bool(formats & ({b"gpmd", b"camm", b"djmd"} | subtitles.TEXT_FORMATS)) \
+    return bool(formats & (tracks_policy.DECODED_FORMATS | subtitles.TEXT_FORMATS)) \
         or track.handler in subtitles.TEXT_HANDLERS
+
+
+def warn_undecoded(walker: Walker, track: Track) -> None:
+    """A timed-metadata track in a format we do not decode may hold positions (Sony ``rtmd``,
+    Canon ``CTMD``, a dashcam's own format): the file is not checked, never clean."""
+    from geoprivacy.attacks.metadata import tracks_policy
+
+    fmt = tracks_policy.undecoded_format(track.handler, track.formats, track.entries)
+    if fmt is not None:
+        walker.warn_once(f"track {track.index}: timed metadata '{fourcc(fmt)}' (handler "
+                         f"'{fourcc(track.handler)}') not decoded: may hold positions")
 
 
 def parse_track_samples(walker: Walker, track: Track) -> None:
