@@ -49,7 +49,8 @@ def plan(path: str, src: Source, top: list[Box], all_metadata: bool,
     fragmented = any(b.type in FRAGMENT_BOXES for b in top) \
         or bb.child(moov, root, b"mvex") is not None
     if dropped and fragmented:
-        raise NeedsRemux("fragmented movie with a GPS track: its fragments cannot be edited",
+        raise NeedsRemux("fragmented movie with a track to drop (GPS or undecoded telemetry): its "
+                         "fragments cannot be edited",
                          [where for t in dropped for where in t.drop])
 
     ctx = bmff_moov.Context(drop_ids={t.track_id for t in dropped},
