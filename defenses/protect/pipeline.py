@@ -26,7 +26,16 @@ Defense = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
 #: What protect writes a photo as, by output extension (JPEG for anything it cannot write).
 PHOTO_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
-                 ".tif": "TIFF", ".tiff": "TIFF"}
+                 ".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIF", ".heif": "HEIF"}
+
+
+def photo_formats() -> dict[str, str]:
+    """PHOTO_FORMATS this installation can write: HEIC needs pillow-heif (the vision extra)."""
+    try:
+        import pillow_heif  # noqa: F401
+    except ImportError:
+        return {ext: fmt for ext, fmt in PHOTO_FORMATS.items() if fmt != "HEIF"}
+    return dict(PHOTO_FORMATS)
 
 
 @dataclass
@@ -73,11 +82,15 @@ def protect_photo(src: str, dst: str, defense: Defense, masker: ForegroundMasker
     from geoprivacy.cues.frames import photo_rgb
 
     start = time.perf_counter()
-    fmt = PHOTO_FORMATS.get(os.path.splitext(dst)[1].lower())
+    writable = photo_formats()
+    ext = os.path.splitext(dst)[1].lower()
+    fmt = writable.get(ext)
     if fmt is None:
+        hint = " (writing HEIC needs pillow-heif: pip install 'geoprivacy[vision]')" \
+            if ext in PHOTO_FORMATS else ""
         raise GeoprivacyError(f"unsupported output extension for a photo "
                               f"{os.path.splitext(dst)[1]!r}; use one of "
-                              f"{', '.join(sorted(PHOTO_FORMATS))}")
+                              f"{', '.join(sorted(writable))}{hint}")
     icc, alpha = _kept_from_photo(src)
     rgb = photo_rgb(src)
     batch = rgb[None]
@@ -86,6 +99,7 @@ def protect_photo(src: str, dst: str, defense: Defense, masker: ForegroundMasker
     with atomic_path(dst) as tmp:
         save: dict[str, Any] = {"JPEG": {"quality": options.jpeg_quality},
                                 "WEBP": {"quality": options.jpeg_quality},
+                                "HEIF": {"quality": options.jpeg_quality},
                                 "TIFF": {"compression": "tiff_adobe_deflate"}}.get(fmt, {})
         if icc:
             save["icc_profile"] = icc
@@ -104,6 +118,9 @@ def _kept_from_photo(src: str) -> tuple[bytes | None, Any]:
     an animated image is refused: only its first frame would come out."""
     from PIL import Image, ImageOps
 
+    from geoprivacy.cues.frames import register_heif
+
+    register_heif()
     with Image.open(src) as original:
         frames = getattr(original, "n_frames", 1)
         if frames > 1:

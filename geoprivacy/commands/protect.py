@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from geoprivacy.defenses.protect.pipeline import PHOTO_FORMATS
+from geoprivacy.defenses.protect.pipeline import photo_formats
 from geoprivacy.errors import GeoprivacyError
 from geoprivacy.types import DefenseResult
 
@@ -44,7 +44,7 @@ class ProtectReport:
                 "exit_code": self.exit_code}
 
 
-PHOTO_OUT, VIDEO_OUT = tuple(PHOTO_FORMATS), (".mp4", ".mov", ".mkv")
+VIDEO_OUT = (".mp4", ".mov", ".mkv")
 
 
 def output_path(src: str, output: str | None, many: bool, kind: str | None = None) -> str:
@@ -58,9 +58,9 @@ def output_path(src: str, output: str | None, many: bool, kind: str | None = Non
     if kind == "video":
         ext = ext if ext in VIDEO_OUT else ".mp4"
     elif kind == "photo":
-        ext = ext if ext in PHOTO_OUT else ".jpg"
+        ext = ext if ext in photo_formats() else ".jpg"
     else:
-        ext = ext if ext in PHOTO_OUT + VIDEO_OUT \
+        ext = ext if ext in (*photo_formats(), *VIDEO_OUT) \
             else (".mp4" if ext in (".avi", ".3gp", ".m4v", ".lrv") else ".jpg")
     name = f"{stem}.protected{ext}"
     if output is None:

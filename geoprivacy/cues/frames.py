@@ -27,7 +27,7 @@ def decode_photo(path: str | os.PathLike[str]) -> Any:
     a photo that is too large or cannot be decoded."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    _register_heif()
+    register_heif()
     try:
         with Image.open(path) as img:
             if img.width * img.height > MAX_PIXELS:
@@ -64,7 +64,7 @@ def to_rgb8(img: Any) -> Any:
     return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
 
 
-def _register_heif() -> None:
+def register_heif() -> None:
     """HEIC/AVIF photos decode through pillow-heif when it is installed."""
     try:
         import pillow_heif

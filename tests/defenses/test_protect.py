@@ -124,7 +124,7 @@ def test_output_extension_follows_the_content() -> None:
     assert output_path("/a/photo.mp4", None, False, "photo") == "/a/photo.protected.jpg"
     assert output_path("/a/photo.png", None, False, "photo") == "/a/photo.protected.png"
     assert output_path("/a/drive.avi", None, False, "video") == "/a/drive.protected.mp4"
-    assert output_path("/a/iphone.HEIC", None, False, "photo") == "/a/iphone.protected.jpg"
+    assert output_path("/a/iphone.HEIC", None, False, "photo") == "/a/iphone.protected.heic"
     assert output_path("/a/band.TIF", None, False, "photo") == "/a/band.protected.tif"
 
 
@@ -139,10 +139,10 @@ def test_photos_are_written_in_the_format_their_name_says(tmp_path: Path) -> Non
         assert out.returncode == 0, out.stdout + out.stderr
         with Image.open(tmp_path / name) as im:
             assert im.format == fmt
-    out = cli("protect", str(src), "-o", str(tmp_path / "d.heic"), "--method", "blur",
+    out = cli("protect", str(src), "-o", str(tmp_path / "d.gif"), "--method", "blur",
               "--no-foreground", "-q")
     assert out.returncode == 3 and "unsupported output extension for a photo" in out.stdout
-    assert not (tmp_path / "d.heic").exists()
+    assert not (tmp_path / "d.gif").exists()
 
 
 def test_left_out_streams_are_reported(tmp_path: Path) -> None:
@@ -199,3 +199,18 @@ def test_a_bug_on_one_input_does_not_lose_the_others(tmp_path: Path, monkeypatch
     assert result.exit_code == 3, result.output
     assert "a.jpg: NOT PROCESSED: internal error: ValueError" in result.output
     assert (tmp_path / "b.protected.jpg").exists()
+
+
+def test_heic_in_heic_out(tmp_path: Path) -> None:
+    pytest.importorskip("pillow_heif").register_heif_opener()
+    from PIL import Image
+
+    src = SHARED_DATA / "photos" / "IMG_5195.HEIC"
+    out = cli("protect", str(src), "-o", str(tmp_path / "iphone.heic"), "--method", "blur",
+              "--no-foreground", "-q")
+    assert out.returncode == 0, out.stdout + out.stderr
+    with Image.open(tmp_path / "iphone.heic") as im:
+        assert im.format == "HEIF"
+    assert "0 location(s) left" in out.stdout
+    audit = cli("audit", str(tmp_path / "iphone.heic"))
+    assert audit.returncode == 0, audit.stdout
