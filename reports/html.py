@@ -192,6 +192,15 @@ def _file(f: FileResult, options: WriteOptions) -> str:
             + "</section>")
 
 
+def _rgb8(img: Any) -> Any:
+    """8-bit RGB; a 16-bit band stretched as a viewer shows it (needs numpy, else clipped)."""
+    try:
+        from geoprivacy.cues.frames import to_rgb8
+    except ImportError:
+        return img.convert("RGB")
+    return to_rgb8(img)
+
+
 def _thumbnail(f: FileResult, blur: bool) -> str:
     """A small JPEG data URI of a photo; blurred when coordinates are hidden."""
     if f.container not in THUMB_CONTAINERS or "!/" in f.path:
@@ -205,7 +214,7 @@ def _thumbnail(f: FileResult, blur: bool) -> str:
             if img.width * img.height > 100_000_000:
                 return ""
             img.thumbnail((THUMB_PX, THUMB_PX))
-            small = ImageOps.exif_transpose(img).convert("RGB")
+            small = _rgb8(ImageOps.exif_transpose(img))
         if blur:
             small = small.filter(ImageFilter.GaussianBlur(radius=max(4, THUMB_PX // 16)))
         buf = io.BytesIO()

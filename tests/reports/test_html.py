@@ -130,3 +130,19 @@ def test_renders_in_headless_chromium_without_console_errors(tmp_path: Path) -> 
     if os.environ.get("GEOPRIVACY_UPDATE_GOLDEN"):
         (REPO / "docs" / "img").mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, REPO / "docs" / "img" / "gate-report.png")
+
+
+def test_a_16_bit_photo_thumbnail_is_stretched_not_white(tmp_path: Path) -> None:
+    import base64
+
+    import numpy as np
+    from PIL import Image
+    ramp = np.linspace(1000, 60000, 64 * 64).reshape(64, 64).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "band.png")           # mode I;16
+    report = RunReport("gate", (FileResult(str(tmp_path / "band.png"), "photo", "PNG", "ok"),))
+    buf = io.StringIO()
+    write(buf, report, WriteOptions(verbose=True, redact=False, thumbnails=True))
+    match = re.search(r'data:image/jpeg;base64,([^"]+)"', buf.getvalue())
+    assert match is not None
+    values = np.asarray(Image.open(io.BytesIO(base64.b64decode(match.group(1)))).convert("L"))
+    assert values.min() < 30 and values.max() > 220              # the whole ramp, not a page
