@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from geoprivacy.attacks.metadata.common import Collector
 from geoprivacy.errors import ParseError
 from geoprivacy.media.source import Source
+
+if TYPE_CHECKING:
+    from geoprivacy.attacks.metadata import insta360
 
 MAX_DEPTH = 24                  # boxes nested deeper than this are not walked
 MAX_BOXES = 50_000              # box headers one file may make us read
@@ -107,14 +110,16 @@ class Walker:
             self._warned.add(message)
             self.out.warn(message)
 
-    def children(self, start: int, end: int, depth: int, parent: str) -> Iterator[Box]:
-        """The boxes in ``[start, end)``; damaged sizes end the walk with a warning."""
+    def children(self, start: int, end: int, depth: int, parent: str,
+                 stop: int | None = None) -> Iterator[Box]:
+        """The boxes in ``[start, end)``; damaged sizes end the walk with a warning. The walk
+        also ends when a box ends exactly at ``stop`` (where a trailer that is no box begins)."""
         if depth > MAX_DEPTH:
             self.warn_once(f"boxes nested deeper than {MAX_DEPTH} levels in {parent}: not walked")
             return
         end = min(end, self.src.size)
         pos = start
-        while end - pos >= 8:
+        while end - pos >= 8 and pos != stop:
             self.boxes_seen += 1
             if self.boxes_seen > MAX_BOXES:
                 raise ParseError(f"more than {MAX_BOXES} boxes: refusing to walk further")
@@ -230,12 +235,16 @@ def parse(src: Source, out: Collector) -> None:
     """Every location an ISO-BMFF file's boxes hold (the metadata-attacker entry point)."""
     if src.size < 8:
         raise ParseError(f"file of {src.size} bytes is too small to hold an ISO-BMFF box")
-    from geoprivacy.attacks.metadata import dashcam, heif, quicktime
+    from geoprivacy.attacks.metadata import dashcam, heif, insta360, quicktime
 
     walker = Walker(src, out)
-    top = list(walker.children(0, src.size, 0, "file"))
+    trailer = insta360.read_trailer(src, src.size, 0)   # Insta360 telemetry after the boxes
+    stop = trailer.start if trailer is not None and trailer.located else None
+    top = list(walker.children(0, src.size, 0, "file", stop=stop))
     if not top:
         raise ParseError("no readable ISO-BMFF box at the start of the file")
+    if trailer is not None:
+        _trailer(walker, trailer, top)
     for box in top:   # the movie header first: its clock dates the other boxes
         if box.type == b"moov":
             mvhd = walker.find(box, b"mvhd")
@@ -253,6 +262,24 @@ def parse(src: Source, out: Collector) -> None:
             quicktime.parse_udta(walker, box, 1)
         elif box.type == b"GPS ":
             dashcam.parse_70mai(walker, box)
+        elif box.type == b"inst":   # Insta360 trailer in a box (exiftool's Insta360Info)
+            insta360.parse_box(walker, box)
+
+
+def _trailer(walker: Walker, trailer: insta360.Trailer, top: list[Box]) -> None:
+    """An Insta360 trailer at the end of the file: read when the boxes end where it begins."""
+    from geoprivacy.attacks.metadata import insta360
+
+    last = top[-1]
+    if trailer.located and last.end == trailer.start and not last.truncated:
+        insta360.report(walker, trailer)
+    elif last.type == b"inst" and last.end == walker.src.size and trailer.start >= last.payload:
+        pass   # the trailer is the content of a final 'inst' box: read with the box
+    elif trailer.problem and not trailer.located:
+        walker.warn_once(f"{trailer.problem}: not checked")
+    else:
+        walker.warn_once(f"Insta360 trailer at offset {trailer.start} does not begin where the "
+                         f"boxes end (offset {last.end}): not checked")
 
 
 def parse_moov(walker: Walker, moov: Box) -> None:

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from geoprivacy.defenses.strip import StripOptions
 from geoprivacy.defenses.strip import bmff_box as bb
-from geoprivacy.defenses.strip import bmff_heif, bmff_movie, bmff_write
+from geoprivacy.defenses.strip import bmff_heif, bmff_insta360, bmff_movie, bmff_write
 from geoprivacy.defenses.strip.bmff_remux import NeedsRemux
 from geoprivacy.defenses.strip.bmff_write import Edit
 from geoprivacy.errors import ParseError
@@ -34,7 +34,11 @@ def _plan(input_path: str, options: StripOptions,
     with Source.from_path(input_path) as src:
         if src.size < 8:
             raise ParseError(f"file of {src.size} bytes is too short for ISO-BMFF")
-        top = list(bb.iter_file(src, 0, src.size, "the file"))
+        trailer = bmff_insta360.find(src)   # Insta360 telemetry after the last box
+        top = _boxes(src, trailer)
+        if top is None:
+            trailer = None
+            top = list(bb.iter_file(src, 0, src.size, "the file"))
         if not top or top[0].type not in (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide",
                                           b"pnot", b"uuid"):
             raise ParseError("not an ISO-BMFF file (no ftyp or moov at the start)")
@@ -53,8 +57,22 @@ def _plan(input_path: str, options: StripOptions,
             removed += r
         elif not metas:
             raise ParseError("ISO-BMFF file with neither 'moov' nor 'meta'")
+        e, r = bmff_insta360.plan(src, top, trailer)
+        edits += e
+        removed += r
         bmff_write.check_edits(edits, src.size)
     return edits, list(dict.fromkeys(removed))
+
+
+def _boxes(src: Source, trailer: bmff_insta360.insta360.Trailer | None) -> list[bb.Box] | None:
+    """The top-level boxes before an Insta360 trailer, or None when they do not end exactly
+    where it begins (then the file is read as boxes to its end, as any other)."""
+    if trailer is None:
+        return None
+    try:
+        return list(bb.iter_file(src, 0, trailer.start, "the file"))
+    except ParseError:
+        return None
 
 
 def strip_isobmff(input_path: str, out: BinaryIO, options: StripOptions) -> list[str]:
