@@ -75,13 +75,14 @@ class StripResult:
     method: str | None = None            # structural | remux-fallback | delete
     errors: tuple[str, ...] = ()
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()          # what the user should know besides the result
 
     def to_dict(self) -> dict[str, Any]:
         return {"input": self.input, "container": self.container, "kind": self.kind,
                 "status": self.status, "output": self.output, "removed": list(self.removed),
                 "found": list(self.found), "remaining": list(self.remaining),
                 "verified": self.verified, "method": self.method, "errors": list(self.errors),
-                "seconds": round(self.seconds, 4)}
+                "notes": list(self.notes), "seconds": round(self.seconds, 4)}
 
 
 @dataclass(frozen=True)
@@ -319,9 +320,10 @@ def strip_media(item: MediaItem, writer: Writer, settings: StripSettings,
                                    verified=True, method=method)
             with contextlib.suppress(OSError):
                 shutil.copymode(item.path, tmp)
+            notes = _other_links(target) if settings.in_place else ()
             os.replace(tmp, target)
             return StripResult(**base, status=status, output=target, removed=tuple(removed),
-                               found=found, verified=True, method=method)
+                               found=found, verified=True, method=method, notes=notes)
     except GeoprivacyError as exc:
         return StripResult(**base, status=ERROR, found=found, errors=(f"cannot clean: {exc}",))
     except OSError as exc:
@@ -332,6 +334,19 @@ def strip_media(item: MediaItem, writer: Writer, settings: StripSettings,
         return StripResult(**base, status=ERROR, found=found,
                            errors=(f"cannot clean: malformed structure ({type(exc).__name__}: "
                                    f"{exc})",))
+
+
+def _other_links(path: str) -> tuple[str, ...]:
+    """A warning when ``path`` has other hard links: replacing it leaves them the original, with
+    its location (a photo library, a backup, a deduplicated folder)."""
+    try:
+        links = os.stat(path).st_nlink
+    except OSError:
+        return ()
+    if links < 2:
+        return ()
+    return (f"this file had {links - 1} other hard link(s): they still hold the original, "
+            "location included (find them with: find / -samefile FILE)",)
 
 
 def strip_paths(paths: list[str], settings: StripSettings,

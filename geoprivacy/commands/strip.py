@@ -34,6 +34,8 @@ def write_table(fh: IO[str], report: StripReport, *, quiet: bool, verbose: bool)
             fh.write(f"{'':12}   audit found: {', '.join(r.found)}\n")
         for e in r.errors:
             fh.write(f"{'':12}   error: {e}\n")
+        for n in r.notes:
+            fh.write(f"{'':12}   note: {n}\n")
     s = report.summary()
     counts = ", ".join(f"{s[k]} {k}" for k in ("cleaned", "clean", "would-clean", "deleted",
                                                  "leak", "error", "skipped") if s.get(k))

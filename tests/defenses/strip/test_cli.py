@@ -69,6 +69,18 @@ def test_in_place_replaces_only_after_verification(dirty: Path, tmp_path: Path) 
     assert sorted(p.name for p in dirty.parent.iterdir()) == ["clean.jpg", "photo.jpg"]
 
 
+def test_in_place_warns_that_other_hard_links_keep_the_original(dirty: Path,
+                                                                tmp_path: Path) -> None:
+    other = tmp_path / "library-copy.jpg"
+    os.link(dirty, other)
+    code, out = run("--in-place", str(dirty))
+    assert code == 0, out
+    assert "note: this file had 1 other hard link(s): they still hold the original" in out
+    assert not audit(str(dirty)).evidence and audit(str(other)).evidence
+    code, out = run("--in-place", str(other))               # now the last name: no note
+    assert code == 0 and "note:" not in out
+
+
 def test_dry_run_writes_nothing(dirty: Path, tmp_path: Path) -> None:
     out_dir = tmp_path / "never"
     before = sorted(os.listdir(dirty.parent))
