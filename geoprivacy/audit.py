@@ -69,6 +69,10 @@ def audit_file(path: str, options: AuditOptions) -> FileResult:
 
 
 def _supports(attacker: Attacker, item: MediaItem) -> bool:
+    """Whether ``attacker`` applies; an attacker that looks at pixels (``reads_pixels``) has
+    nothing to look at in an audio file (a voice memo), which is not a failure to check it."""
+    if getattr(attacker, "reads_pixels", False) and item.kind not in ("photo", "video"):
+        return False
     supports = getattr(attacker, "supports", None)
     return bool(supports(item.container)) if supports else item.kind in ("photo", "video")
 

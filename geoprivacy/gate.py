@@ -114,6 +114,7 @@ class _Unavailable:
 
     def __init__(self, attacker: Any, why: str) -> None:
         self.name, self._attacker, self._why = attacker.name, attacker, why
+        self.reads_pixels = getattr(attacker, "reads_pixels", False)
 
     def supports(self, container: str) -> bool:
         return bool(self._attacker.supports(container))

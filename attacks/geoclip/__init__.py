@@ -36,6 +36,7 @@ class GeoClipAttacker:
     """Loads GeoCLIP once; ``attack(item)`` predicts for a photo or a few video frames."""
 
     name = "geoclip"
+    reads_pixels = True
 
     def __init__(self, options: GeoClipOptions | None = None) -> None:
         self.options = options or GeoClipOptions()

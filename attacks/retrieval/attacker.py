@@ -93,6 +93,7 @@ class RetrievalAttacker:
     """Queries a gallery index with the encoder it was built with."""
 
     name = ATTACKER
+    reads_pixels = True
 
     def __init__(self, index_path: str | None = None, *, k: int = DEFAULT_K,
                  device: str = "auto", weights: str | None = None) -> None:

@@ -107,6 +107,7 @@ class OverlayAttacker:
     """Reads burned-in overlays (OCR) on a photo or a few frames of a video."""
 
     name = "overlay"
+    reads_pixels = True
 
     def __init__(self, frames: int = 3) -> None:
         self._ocr = RapidOcrDetector()

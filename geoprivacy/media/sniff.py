@@ -13,6 +13,8 @@ _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b
                 b"avif", b"avis", b"mif2"}
 _QT_BRANDS = {b"qt  "}
 _3GP_PREFIXES = (b"3gp", b"3g2", b"3ge", b"3gg", b"3gr", b"3gs")
+#: iTunes audio brands: .m4a/.m4b (voice memos keep a location atom; no pictures to look at).
+_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
 _TOP_LEVEL_BOXES = {b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid"}
 
 
@@ -77,6 +79,8 @@ def _sniff_ftyp(head: bytes) -> Sniffed:
         return Sniffed("MOV", "video", "video/quicktime")
     if major.startswith(_3GP_PREFIXES):
         return Sniffed("3GP", "video", "video/3gpp")
+    if major in _AUDIO_BRANDS:
+        return Sniffed("MP4", "audio", "audio/mp4")
     return Sniffed("MP4", "video", "video/mp4")
 
 

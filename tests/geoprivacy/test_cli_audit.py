@@ -113,3 +113,18 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     out = cli("demo", "--out", str(tmp_path / "demo"))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "demo OK" in out.stderr
+
+
+def test_a_voice_memo_is_read_for_its_location_and_not_looked_at(tmp_path: Path) -> None:
+    """An .m4a keeps the recording's location atom; pixel attackers have nothing to look at
+    there, which is not a failure to check it."""
+    from tests.attacks.metadata.bmffbuild import box
+
+    ftyp = box(b"ftyp", b"M4A \0\0\0\0M4A mp42isom")
+    loci = box(b"\xa9xyz", b"\0\x12\x15\xc7+48.8583+002.2945/")
+    memo = tmp_path / "memo.m4a"
+    memo.write_bytes(ftyp + box(b"moov", box(b"udta", loci)))
+    out = cli("audit", str(memo), "--attackers", "metadata,overlay")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "LEAKS [MP4]" in out.stdout and "48.8583" in out.stdout
+    assert "NOT CHECKED" not in out.stdout and "overlay" not in out.stdout

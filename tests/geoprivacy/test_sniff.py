@@ -27,6 +27,7 @@ def ftyp(major: bytes, *compat: bytes) -> bytes:
     (ftyp(b"qt  "), "MOV", "video"),
     (ftyp(b"3gp5", b"3gp5", b"isom"), "3GP", "video"),
     (ftyp(b"isom", b"isom", b"mp42"), "MP4", "video"),
+    (ftyp(b"M4A ", b"M4A ", b"mp42", b"isom"), "MP4", "audio"),
     (struct.pack(">I", 8) + b"moov", "MOV", "video"),
     (b"1\n00:00:00,000 --> 00:00:01,000\n[latitude: 1]", "SRT", "sidecar"),
     (b"\xef\xbb\xbf<?xml version='1.0'?><gpx version='1.1'>", "GPX", "sidecar"),
