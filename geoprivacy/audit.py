@@ -51,7 +51,11 @@ def audit_file(path: str, options: AuditOptions) -> FileResult:
         return FileResult(path, item.kind, item.container, "skipped",
                           errors=("not a supported media or sidecar format",))
     evidence = []
-    errors: list[str] = []
+    # a metadata reader that cannot parse this photo or video container leaves its metadata
+    # unread, even when a pixel attacker looked at it: not checked, never clean
+    errors: list[str] = [f"{a.name}: cannot read {item.container} files: not checked"
+                         for a in options.attackers if item.kind in ("photo", "video")
+                         and a not in applicable and not getattr(a, "reads_pixels", False)]
     for attacker in applicable:
         try:
             outcome = attacker.attack(item)

@@ -25,7 +25,7 @@ CLUSTER_KM = 25.0
 MIN_RADIUS_KM = 0.5
 DEFAULT_K = 10
 MEDIA_CONTAINERS = frozenset({"JPEG", "PNG", "TIFF", "BigTIFF", "WebP", "HEIF", "AVIF",
-                              "MP4", "MOV", "3GP", "AVI"})
+                              "MP4", "MOV", "3GP", "AVI", "MPEG-TS"})
 #: Frames of a queried video (evenly spread) that vote together.
 VIDEO_QUERY_FRAMES = 8
 

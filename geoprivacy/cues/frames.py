@@ -11,7 +11,7 @@ from geoprivacy.errors import GeoprivacyError
 
 #: Containers whose pixels the visual attackers and cue detectors look at.
 VISUAL_CONTAINERS = frozenset({"JPEG", "PNG", "TIFF", "BigTIFF", "WebP", "HEIF", "AVIF",
-                               "MP4", "MOV", "3GP", "AVI"})
+                               "MP4", "MOV", "3GP", "AVI", "MPEG-TS"})
 
 #: Largest photo decoded for the detectors (pixels); bigger ones are refused, not decoded.
 MAX_PIXELS = 120_000_000

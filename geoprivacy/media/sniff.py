@@ -55,7 +55,19 @@ def sniff(src: Source) -> Sniffed:
         return _sniff_ftyp(head)
     if len(head) >= 8 and head[4:8] in _TOP_LEVEL_BOXES:
         return Sniffed("MOV", "video", "video/quicktime")
+    if _is_transport_stream(head):
+        return Sniffed("MPEG-TS", "video", "video/mp2t")
     return _sniff_text(head)
+
+
+def _is_transport_stream(head: bytes) -> bool:
+    """MPEG transport stream (.ts from dashcams and broadcast; .mts/.m2ts from AVCHD camcorders,
+    whose packets carry a 4-byte timecode first): the 0x47 sync byte every packet, 4 times."""
+    for first, step in ((0, 188), (4, 192)):
+        if len(head) >= first + 3 * step + 1 and all(
+                head[first + i * step] == 0x47 for i in range(4)):
+            return True
+    return False
 
 
 def _sniff_tiff(head: bytes) -> Sniffed:

@@ -128,3 +128,28 @@ def test_a_voice_memo_is_read_for_its_location_and_not_looked_at(tmp_path: Path)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "LEAKS [MP4]" in out.stdout and "48.8583" in out.stdout
     assert "NOT CHECKED" not in out.stdout and "overlay" not in out.stdout
+
+
+def test_transport_streams_in_a_folder_are_not_checked_never_skipped(tmp_path: Path) -> None:
+    """Dashcam .ts and camcorder .mts files can carry GPS nothing here parses: a folder audit
+    must say so, even when a pixel attacker found nothing in their frames."""
+    import av
+    import numpy as np
+
+    folder = tmp_path / "drive"
+    folder.mkdir()
+    with av.open(str(folder / "0001.ts"), "w", format="mpegts") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8),
+                                               format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    out = cli("audit", str(folder))
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "NOT CHECKED [MPEG-TS]" in out.stdout and "skipped" not in out.stdout.split("summary")[0]
+    both = cli("audit", str(folder), "--attackers", "metadata,overlay")
+    assert both.returncode == 3, both.stdout + both.stderr
+    assert "metadata: cannot read MPEG-TS files: not checked" in both.stdout

@@ -35,6 +35,9 @@ def ftyp(major: bytes, *compat: bytes) -> bytes:
     (b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A\n", "NMEA",
      "sidecar"),
     (b'{\n "title": "a.jpg",\n "geoData": {"latitude": 1}}', "TakeoutJSON", "sidecar"),
+    ((b"\x47" + bytes(187)) * 5, "MPEG-TS", "video"),
+    ((bytes(4) + b"\x47" + bytes(187)) * 5, "MPEG-TS", "video"),       # .mts/.m2ts
+    ((b"\x47" + bytes(187)) * 2 + bytes(188) * 3, "unknown", "unknown"),   # chance, not sync
     (b"hello world", "unknown", "unknown"),
     (b"", "empty", "unknown"),
 ])
