@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.attacks.metadata import tiffbuild
+from tests.corpus import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "fuzz"))
@@ -129,7 +130,20 @@ def _regressions() -> list[tuple[str, bytes]]:
             # of type UNDEFINED decoded to bytes, which int() refused (ValueError). Fixed in
             # attacks/metadata/geotiff.decode.
             ("parse_tiff", tiffbuild.build([[(33922, tiffbuild.DOUBLE, [0, 0, 0, 13.9, 47.8, 0]),
-                                             (34735, tiffbuild.UNDEF, bytes(range(16)))]]))]
+                                             (34735, tiffbuild.UNDEF, bytes(range(16)))]])),
+            # strip_isobmff, atheris 2026-11-25: the corpus' QuickTime.mov made fragmented
+            # ('udta' → 'mvex') with a track to drop went to the remux fallback, where PyAV
+            # decoded a tag of 0xFF bytes as UTF-8 (UnicodeDecodeError). Fixed in bmff_remux.
+            ("strip_isobmff", _patched(SHARED_DATA / "videos" / "QuickTime.mov", {
+                287: b"uuid", 1322: b"1", 1822: b"\1\0\0\0", 1828: b"\3F", 1969: b"\x0e",
+                2064: b"mvex", 3173: b"f", 3479: b")", 3572: b"\xff" * 7 + b"\3"}))]
+
+
+def _patched(path: Path, changes: dict[int, bytes]) -> bytes:
+    data = bytearray(path.read_bytes())
+    for at, new in changes.items():
+        data[at:at + len(new)] = new
+    return bytes(data)
 
 
 def _run_regression(task: tuple[str, bytes]) -> str:

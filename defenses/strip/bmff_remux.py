@@ -48,3 +48,7 @@ def remux(input_path: str, out: BinaryIO, container: str) -> None:
                     dst.mux(packet)
     except av.error.FFmpegError as exc:  # type: ignore[attr-defined]
         raise ParseError(f"remux failed: {exc}") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        # PyAV decodes container tags as UTF-8 on open; hostile bytes there fail as plain
+        # Python errors (found by fuzzing), and a template stream can be refused by the muxer
+        raise ParseError(f"remux failed: {type(exc).__name__}: {exc}") from exc
