@@ -133,20 +133,11 @@ def test_a_voice_memo_is_read_for_its_location_and_not_looked_at(tmp_path: Path)
 def test_transport_streams_in_a_folder_are_not_checked_never_skipped(tmp_path: Path) -> None:
     """Dashcam .ts and camcorder .mts files can carry GPS nothing here parses: a folder audit
     must say so, even when a pixel attacker found nothing in their frames."""
-    import av
-    import numpy as np
+    from tests.media_factory import make_clip
 
     folder = tmp_path / "drive"
     folder.mkdir()
-    with av.open(str(folder / "0001.ts"), "w", format="mpegts") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(5):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8),
-                                               format="rgb24")
-            frame.pts = i
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
+    make_clip(folder / "0001.ts", frames=5, audio=False)       # .ts: PyAV writes MPEG-TS
     out = cli("audit", str(folder))
     assert out.returncode == 3, out.stdout + out.stderr
     assert "NOT CHECKED [MPEG-TS]" in out.stdout and "skipped" not in out.stdout.split("summary")[0]
