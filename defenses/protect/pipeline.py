@@ -91,8 +91,8 @@ def protect_photo(src: str, dst: str, defense: Defense, masker: ForegroundMasker
         raise GeoprivacyError(f"unsupported output extension for a photo "
                               f"{os.path.splitext(dst)[1]!r}; use one of "
                               f"{', '.join(sorted(writable))}{hint}")
+    rgb = photo_rgb(src)     # first: a photo that cannot be decoded is its one-line error
     icc, alpha = _kept_from_photo(src)
-    rgb = photo_rgb(src)
     batch = rgb[None]
     masks = masker.masks(batch, [0])
     out = defense(batch, masks, np.random.default_rng(options.seed))[0]
@@ -121,15 +121,18 @@ def _kept_from_photo(src: str) -> tuple[bytes | None, Any]:
     from geoprivacy.cues.frames import register_heif
 
     register_heif()
-    with Image.open(src) as original:
-        frames = getattr(original, "n_frames", 1)
-        if frames > 1:
-            raise GeoprivacyError(f"animated image ({frames} frames): protect handles still "
-                                  "photos and videos; convert it to a video first")
-        icc = original.info.get("icc_profile")
-        has_alpha = original.mode in ("RGBA", "LA", "PA") or "transparency" in original.info
-        alpha = ImageOps.exif_transpose(original).convert("RGBA").getchannel("A") \
-            if has_alpha else None
+    try:
+        with Image.open(src) as original:
+            frames = getattr(original, "n_frames", 1)
+            icc = original.info.get("icc_profile")
+            has_alpha = original.mode in ("RGBA", "LA", "PA") or "transparency" in original.info
+            alpha = ImageOps.exif_transpose(original).convert("RGBA").getchannel("A") \
+                if has_alpha and frames == 1 else None
+    except (OSError, ValueError, EOFError, SyntaxError) as exc:   # what Pillow's readers raise
+        raise GeoprivacyError(f"cannot decode image: {type(exc).__name__}: {exc}") from None
+    if frames > 1:
+        raise GeoprivacyError(f"animated image ({frames} frames): protect handles still "
+                              "photos and videos; convert it to a video first")
     return icc, alpha
 
 

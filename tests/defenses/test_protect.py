@@ -214,3 +214,12 @@ def test_heic_in_heic_out(tmp_path: Path) -> None:
     assert "0 location(s) left" in out.stdout
     audit = cli("audit", str(tmp_path / "iphone.heic"))
     assert audit.returncode == 0, audit.stdout
+
+
+def test_a_truncated_photo_is_a_decode_error_not_an_internal_one(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes((SHARED_DATA / "photos" / "Canon_40D.jpg").read_bytes()[:3000])
+    out = cli("protect", str(cut), "--method", "blur", "--no-foreground", "-q")
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "cut.jpg: NOT PROCESSED: cannot decode image" in out.stdout
+    assert "internal error" not in out.stdout
