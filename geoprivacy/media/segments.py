@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import math
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -140,8 +141,10 @@ def join(src: str, parts: list[str], dst: str) -> dict[str, Any]:
                 if not audio_in:
                     return
                 for p in inp.demux(*audio_in):
-                    if p.dts is not None or p.size == 0:    # the empty one flushes a decoder
-                        yield float((p.dts or 0) * p.time_base), -1, p
+                    if p.dts is not None:
+                        yield float(p.dts * p.time_base), -1, p
+                    elif p.size == 0:    # end of stream: flushes a re-encoding decoder, last
+                        yield math.inf, -1, p
 
             counts: dict[str, Any] = {"video": 0, "audio": 0}
             for _, _, packet in heapq.merge(video(), audio(), key=lambda t: (t[0], t[1])):

@@ -171,17 +171,17 @@ def encode_batch(out: Any, vout: Any, frames: list[Any], process: FrameBatchFn,
 
     arr = np.stack([f.to_ndarray(format="rgb24") for f in frames])
     result = process(arr, list(range(first_index, first_index + len(frames))))
+    matrix = getattr(vout.codec_context, "colorspace", None)
+    matrix = 5 if matrix == 6 else matrix     # SMPTE 170M is BT.601's matrix
+    matrix = matrix if matrix in _SWS_MATRICES else None
     for original, pixels in zip(frames, result):
         pad_h, pad_w = vout.height - pixels.shape[0], vout.width - pixels.shape[1]
         if pad_h or pad_w:
             pixels = np.pad(pixels, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
         frame.pts, frame.time_base = original.pts, original.time_base
-        matrix = getattr(vout.codec_context, "colorspace", None)
-        matrix = 5 if matrix == 6 else matrix     # SMPTE 170M is BT.601's matrix
-        for packet in vout.encode(frame.reformat(
-                format=settings.pix_fmt, dst_colorspace=matrix if matrix in _SWS_MATRICES
-                else None, dst_color_range=1)):
+        for packet in vout.encode(frame.reformat(format=settings.pix_fmt, dst_colorspace=matrix,
+                                                 dst_color_range=1)):
             out.mux(packet)
 
 
@@ -260,7 +260,7 @@ class AudioOut:
     MP4), timed from the input's own timestamps so sync holds."""
 
     def __init__(self, out: Any, stream: Any) -> None:
-        self.out, self.source = out, stream
+        self.out = out
         self.reencoded: str | None = None
         try:
             self.stream = out.add_stream_from_template(stream)
@@ -299,8 +299,6 @@ class AudioOut:
                 self.out.mux(packet)
 
     def _encode(self, frames: list[Any]) -> None:
-        from fractions import Fraction
-
         for frame in frames:
             frame.pts = self.next_pts = self.next_pts or 0
             frame.time_base = Fraction(1, self.stream.rate)
@@ -317,21 +315,15 @@ def iter_frames(path: str, *, every: int = 1, max_frames: int | None = None,
     with open_video(path) as container:
         stream = main_video_stream(container)
         stream.thread_type = "AUTO"
-        yielded = 0
-        frames = container.decode(stream)
-        i = -1
-        while True:
-            try:
-                frame = next(frames)
-            except StopIteration:
-                return
-            except av.error.FFmpegError as exc:
-                raise GeoprivacyError(f"cannot decode video after frame {i + 1}: {exc}") from None
-            i += 1
-            if i % every:
-                continue
-            t = float(frame.pts * frame.time_base) if frame.pts is not None else float("nan")
-            yield i, t, frame.to_ndarray(format="rgb24")
-            yielded += 1
-            if max_frames is not None and yielded >= max_frames:
-                return
+        yielded, i = 0, -1
+        try:
+            for i, frame in enumerate(container.decode(stream)):
+                if i % every:
+                    continue
+                t = float(frame.pts * frame.time_base) if frame.pts is not None else float("nan")
+                yield i, t, frame.to_ndarray(format="rgb24")
+                yielded += 1
+                if max_frames is not None and yielded >= max_frames:
+                    return
+        except av.error.FFmpegError as exc:
+            raise GeoprivacyError(f"cannot decode video after frame {i + 1}: {exc}") from None
