@@ -340,7 +340,8 @@ def protect(paths: tuple[str, ...], output: str | None, method: str, device: str
             classes: str, anonymize: str, mask_text: bool, index: str | None,
             truth: str | None, min_utility: float, crf: int,
             preset: str, sigma: float | None, block: int | None, sigma0: float | None,
-            alpha: float | None, level_weights: tuple[float, ...] | None, iid_noise: bool, sensitivity_every: int | None, noise: str,
+            alpha: float | None, level_weights: tuple[float, ...] | None, iid_noise: bool,
+            sensitivity_every: int | None, noise: str,
             epsilon: float | None, steps: int | None, ensemble: str, train_sens: int | None,
             fmt: str, report_path: str | None, resume: bool, labels: str | None,
             quiet: bool) -> None:

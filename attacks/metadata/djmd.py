@@ -10,11 +10,9 @@ telemetry-parser): 1 ``PositionCoord`` {1 unit: 0 radians (the proto3 default, s
 absent), 1 degrees; 2 latitude, 3 longitude: doubles, WGS-84}, 2 altitude in mm (int32),
 3 status (1 = invalid), 6 ``GpsTime`` {1 "YYYY-MM-DD HH-MM-SS"}.
 
-Hand-written wire-format reader: the messages have no published .proto for most models, a
-schema-less walk of the wire format is ~60 lines, and the protobuf package is not worth adding
-for that. Lookups follow fixed field paths, so hostile nesting costs nothing: no recursion, every
-read is bounds-checked and moves forward, and values are views (only a message written twice is
-joined into one copy).
+The wire format is read by ``protobuf`` (schema-less: DJI publishes no .proto for most
+models). Lookups follow fixed field paths, so hostile nesting costs nothing: no recursion, and
+values are views (only a message written twice is joined into one copy).
 """
 
 from __future__ import annotations
@@ -24,17 +22,15 @@ import math
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from geoprivacy.attacks.metadata.isobmff import Track, Walker
+from geoprivacy.attacks.metadata.protobuf import I64, LEN, ProtobufError, fields
 from geoprivacy.tracks import Fix
 
 MAX_FIXES = 2_000_000
 MAX_DEPTH = 16                  # longest field path looked up
-MAX_FIELDS = 100_000            # fields read from one message level
 MAX_NAME = 64                   # characters kept of a protocol or model name
-VARINT, I64, LEN, I32 = 0, 1, 2, 5
-MASK64 = (1 << 64) - 1
 
 GpsPath = tuple[int, ...]
 
@@ -77,58 +73,6 @@ PROBE_PATHS: tuple[GpsPath, ...] = (_ACTION.gps or (), _FPV.gps or (), _DRONE.gp
 
 _GPS_TIME = re.compile(rb"(\d{4})\D(\d{1,2})\D(\d{1,2})\D+(\d{1,2})\D(\d{1,2})\D(\d{1,2})")
 _NAME_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-
-
-class ProtobufError(ValueError):
-    """Bytes that are not protobuf wire format (cut off, or an impossible field)."""
-
-
-# --- the wire format (protobuf.dev/programming-guides/encoding) ------------------------------
-
-def read_varint(data: memoryview, pos: int) -> tuple[int, int]:
-    """(value, position after it); at most 10 bytes, as the encoding allows."""
-    if pos < len(data) and data[pos] < 0x80:
-        return data[pos], pos + 1     # the common one-byte case, without the loop
-    result = shift = 0
-    for i in range(pos, min(pos + 10, len(data))):
-        byte = data[i]
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result & MASK64, i + 1
-        shift += 7
-    raise ProtobufError(f"varint at byte {pos} cut off or longer than 10 bytes")
-
-
-def fields(data: bytes | memoryview) -> Iterator[tuple[int, int, int | memoryview]]:
-    """(field number, wire type, value) of each field of one message level: varints as ints,
-    the rest as views. Groups (wire types 3, 4) are deprecated and DJI does not write them."""
-    view = memoryview(data)
-    pos, end = 0, len(view)
-    for _ in range(MAX_FIELDS):
-        if pos >= end:
-            return
-        start = pos
-        key, pos = read_varint(view, pos)
-        number, wire = key >> 3, key & 7
-        if number == 0 or number >= 1 << 29:
-            raise ProtobufError(f"field number {number} at byte {start}")
-        if wire == VARINT:
-            value: int | memoryview
-            value, pos = read_varint(view, pos)
-            yield number, wire, value
-            continue
-        if wire == LEN:
-            size, pos = read_varint(view, pos)
-        elif wire in (I64, I32):
-            size = 8 if wire == I64 else 4
-        else:
-            raise ProtobufError(f"wire type {wire} at byte {start}")
-        if size > end - pos:
-            raise ProtobufError(f"field {number} at byte {start} runs {size - (end - pos)} "
-                                "bytes past its message")
-        yield number, wire, view[pos:pos + size]
-        pos += size
-    raise ProtobufError(f"more than {MAX_FIELDS} fields in one message")
 
 
 Value = tuple[int, "int | memoryview"]    # (wire type, value)

@@ -42,6 +42,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from geoprivacy.attacks.metadata.protobuf import LEN, ProtobufError, field_spans
 from geoprivacy.media.source import Source
 from geoprivacy.tracks import Fix
 
@@ -234,46 +235,11 @@ def decode_gps(data: bytes, into: GpsEntries | None = None) -> GpsEntries:
 def metadata_gps_fields(data: bytes) -> list[tuple[int, int]] | str:
     """Byte ranges (within ``data``) of field 11 (``gps``) of the protobuf metadata record, or
     why the record is not a readable protobuf message."""
-    found: list[tuple[int, int]] = []
-    pos = 0
-    while pos < len(data):
-        key, pos = _varint(data, pos)
-        if key is None:
-            return "metadata record is not a readable protobuf message (bad key)"
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(data, pos)
-            if value is None:
-                return "metadata record is not a readable protobuf message (bad varint)"
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        elif wire == 2:
-            length, pos = _varint(data, pos)
-            if length is None:
-                return "metadata record is not a readable protobuf message (bad length)"
-            if number == METADATA_GPS_FIELD:
-                found.append((pos, min(pos + length, len(data))))
-            pos += length
-        else:
-            return f"metadata record is not a readable protobuf message (wire type {wire})"
-        if pos > len(data):
-            return "metadata record is not a readable protobuf message (field cut off)"
-    return found
-
-
-def _varint(data: bytes, pos: int) -> tuple[int | None, int]:
-    value = shift = 0
-    for i in range(10):
-        if pos + i >= len(data):
-            return None, pos
-        byte = data[pos + i]
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos + i + 1
-    return None, pos
+    try:
+        return [(start, end) for number, wire, _, start, end in field_spans(data)
+                if number == METADATA_GPS_FIELD and wire == LEN]
+    except ProtobufError as exc:
+        return f"metadata record is not a readable protobuf message ({exc})"
 
 
 @dataclass(frozen=True)
